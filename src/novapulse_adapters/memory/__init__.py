@@ -1,0 +1,18 @@
+"""In-memory adapters: the reference implementation of every port, and a public test kit."""
+
+from novapulse_adapters.memory.events import InMemoryEventBus
+from novapulse_adapters.memory.stores import (
+    InMemoryCompanyStore,
+    InMemoryDepartmentStore,
+    InMemoryUserStore,
+)
+from novapulse_adapters.memory.system import FrozenClock, SequentialIds
+
+__all__ = [
+    "FrozenClock",
+    "InMemoryCompanyStore",
+    "InMemoryDepartmentStore",
+    "InMemoryEventBus",
+    "InMemoryUserStore",
+    "SequentialIds",
+]

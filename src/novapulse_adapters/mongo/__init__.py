@@ -1,0 +1,25 @@
+"""MongoDB adapters (Beanie 2 on pymongo's async client): documents, stores and the connection."""
+
+from novapulse_adapters.mongo.connection import MongoConnection
+from novapulse_adapters.mongo.documents import (
+    DOCUMENT_MODELS,
+    CompanyDocument,
+    DepartmentDocument,
+    UserDocument,
+)
+from novapulse_adapters.mongo.stores import (
+    BeanieCompanyStore,
+    BeanieDepartmentStore,
+    BeanieUserStore,
+)
+
+__all__ = [
+    "DOCUMENT_MODELS",
+    "BeanieCompanyStore",
+    "BeanieDepartmentStore",
+    "BeanieUserStore",
+    "CompanyDocument",
+    "DepartmentDocument",
+    "MongoConnection",
+    "UserDocument",
+]

@@ -1,0 +1,35 @@
+"""The real clock and the id generator used in production."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from datetime import UTC, datetime
+
+_RANDOM_BITS = 80
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class TimeOrderedIds:
+    """32 hex characters: 48 bits of Unix milliseconds, then 80 bits that start random and count
+    up within one millisecond, so ids sort in creation order within a process (as UUIDv7 does)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last_ms = -1
+        self._sequence = 0
+
+    def new_id(self) -> str:
+        with self._lock:
+            ms = max(time.time_ns() // 1_000_000, self._last_ms)
+            if ms == self._last_ms:
+                self._sequence += 1
+            else:
+                self._last_ms = ms
+                self._sequence = secrets.randbits(_RANDOM_BITS - 1)
+            return f"{ms:012x}{self._sequence:020x}"

@@ -1,0 +1,1 @@
+"""NovaPulse core: the pure domain, its ports and its services (no infrastructure imports)."""

@@ -1,0 +1,1 @@
+"""Entities, value objects, errors and events of NovaPulse."""

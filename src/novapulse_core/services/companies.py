@@ -1,0 +1,88 @@
+"""Companies: sign-up with a first owner, reading and renaming."""
+
+from __future__ import annotations
+
+import attrs
+
+from novapulse_core.domain import events
+from novapulse_core.domain.access import Permission, Principal, authorize
+from novapulse_core.domain.identity import (
+    Company,
+    Role,
+    User,
+    check_password_strength,
+    clean_name,
+    normalise_email,
+)
+from novapulse_core.ports import Clock, CompanyStore, IdGenerator, PasswordHasher, UserStore
+from novapulse_core.services.announcer import Announcer
+
+
+@attrs.frozen
+class Registration:
+    company: Company
+    owner: User
+
+
+class CompanyService:
+    def __init__(
+        self,
+        companies: CompanyStore,
+        users: UserStore,
+        hasher: PasswordHasher,
+        ids: IdGenerator,
+        clock: Clock,
+        announcer: Announcer,
+    ) -> None:
+        self._companies = companies
+        self._users = users
+        self._hasher = hasher
+        self._ids = ids
+        self._clock = clock
+        self._announcer = announcer
+
+    async def register(
+        self, *, company_name: str, owner_email: str, owner_name: str, owner_password: str
+    ) -> Registration:
+        """Create a company and its first owner. The owner's email must be free system-wide."""
+        name = clean_name(company_name, field="company_name")
+        email = normalise_email(owner_email)
+        person = clean_name(owner_name, field="owner_name")
+        check_password_strength(owner_password)
+        now = self._clock.now()
+        company = Company(id=self._ids.new_id(), name=name, created_at=now, updated_at=now)
+        owner = User(
+            id=self._ids.new_id(),
+            company_id=company.id,
+            email=email,
+            name=person,
+            role=Role.OWNER,
+            password_hash=self._hasher.hash(owner_password),
+            created_at=now,
+            updated_at=now,
+        )
+        # The owner goes first: a taken email then leaves no orphan company behind.
+        await self._users.add(owner)
+        await self._companies.add(company)
+        await self._announcer.announce(events.COMPANY_CREATED, company.id, name=company.name)
+        await self._announcer.announce(
+            events.USER_CREATED, company.id, user_id=owner.id, email=email, role=owner.role.value
+        )
+        return Registration(company=company, owner=owner)
+
+    async def get(self, actor: Principal) -> Company:
+        authorize(actor, Permission.READ_COMPANY)
+        return await self._companies.get(actor.company_id)
+
+    async def rename(self, actor: Principal, name: str) -> Company:
+        authorize(actor, Permission.UPDATE_COMPANY)
+        current = await self._companies.get(actor.company_id)
+        renamed = attrs.evolve(
+            current,
+            name=clean_name(name),
+            updated_at=self._clock.now(),
+            version=current.version + 1,
+        )
+        await self._companies.update(renamed)
+        await self._announcer.announce(events.COMPANY_UPDATED, renamed.id, name=renamed.name)
+        return renamed

@@ -1,0 +1,177 @@
+"""Users of a company: adding, reading, listing, profile edits, roles and deactivation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+
+from novapulse_core.domain import events
+from novapulse_core.domain.access import Permission, Principal, authorize
+from novapulse_core.domain.errors import Conflict, Forbidden, Unauthenticated
+from novapulse_core.domain.identity import (
+    Role,
+    User,
+    check_password_strength,
+    clean_name,
+    normalise_email,
+)
+from novapulse_core.domain.paging import Page, PageRequest, page_from
+from novapulse_core.ports import Clock, IdGenerator, PasswordHasher, UserStore
+from novapulse_core.services.announcer import Announcer
+
+
+class UserService:
+    def __init__(
+        self,
+        users: UserStore,
+        hasher: PasswordHasher,
+        ids: IdGenerator,
+        clock: Clock,
+        announcer: Announcer,
+    ) -> None:
+        self._users = users
+        self._hasher = hasher
+        self._ids = ids
+        self._clock = clock
+        self._announcer = announcer
+
+    async def add(
+        self, actor: Principal, *, email: str, name: str, role: Role, password: str
+    ) -> User:
+        authorize(actor, Permission.MANAGE_USERS)
+        if role is Role.OWNER:
+            _require_owner(actor, "only an owner may add an owner")
+        check_password_strength(password)
+        now = self._clock.now()
+        user = User(
+            id=self._ids.new_id(),
+            company_id=actor.company_id,
+            email=normalise_email(email),
+            name=clean_name(name),
+            role=role,
+            password_hash=self._hasher.hash(password),
+            created_at=now,
+            updated_at=now,
+        )
+        await self._users.add(user)
+        await self._announcer.announce(
+            events.USER_CREATED, user.company_id, user_id=user.id, email=user.email, role=role.value
+        )
+        return user
+
+    async def get(self, actor: Principal, user_id: str) -> User:
+        authorize(actor, Permission.READ_USERS)
+        return await self._users.get(actor.company_id, user_id)
+
+    async def list(
+        self,
+        actor: Principal,
+        page: PageRequest,
+        *,
+        role: Role | None = None,
+        active: bool | None = None,
+    ) -> Page[User]:
+        authorize(actor, Permission.READ_USERS)
+        rows = await self._users.list(actor.company_id, page, role=role, active=active)
+        return page_from(rows, page)
+
+    async def update_profile(
+        self, actor: Principal, user_id: str, *, name: str | None = None, email: str | None = None
+    ) -> User:
+        """A user edits its own profile; managing users edit others (an owner's: owners only)."""
+        target = await self._users.get(actor.company_id, user_id)
+        if target.id != actor.user_id:
+            authorize(actor, Permission.MANAGE_USERS)
+            if target.role is Role.OWNER:
+                _require_owner(actor, "only an owner may edit an owner")
+        changes: dict[str, object] = {}
+        if name is not None:
+            changes["name"] = clean_name(name)
+        if email is not None:
+            changes["email"] = normalise_email(email)
+        if not changes:
+            return target
+        updated = await self._save(target, **changes)
+        await self._announcer.announce(
+            events.USER_UPDATED, updated.company_id, user_id=updated.id, fields=sorted(changes)
+        )
+        return updated
+
+    async def change_role(self, actor: Principal, user_id: str, role: Role) -> User:
+        authorize(actor, Permission.ASSIGN_ROLES)
+        target = await self._users.get(actor.company_id, user_id)
+        if Role.OWNER in (role, target.role):
+            _require_owner(actor, "only an owner may grant or take the owner role")
+        if target.role == role:
+            return target
+        if target.role is Role.OWNER:
+            await self._keep_an_owner(target)
+        updated = await self._save(target, role=role)
+        await self._announcer.announce(
+            events.USER_ROLE_CHANGED,
+            updated.company_id,
+            user_id=updated.id,
+            old_role=target.role.value,
+            new_role=role.value,
+        )
+        return updated
+
+    async def deactivate(self, actor: Principal, user_id: str) -> User:
+        authorize(actor, Permission.MANAGE_USERS)
+        target = await self._users.get(actor.company_id, user_id)
+        if target.id == actor.user_id:
+            raise Conflict("a user cannot deactivate itself")
+        if target.role is Role.OWNER:
+            _require_owner(actor, "only an owner may deactivate an owner")
+        if not target.active:
+            return target
+        if target.role is Role.OWNER:
+            await self._keep_an_owner(target)
+        updated = await self._save(target, active=False)
+        await self._announcer.announce(
+            events.USER_DEACTIVATED, updated.company_id, user_id=updated.id
+        )
+        return updated
+
+    async def reactivate(self, actor: Principal, user_id: str) -> User:
+        authorize(actor, Permission.MANAGE_USERS)
+        target = await self._users.get(actor.company_id, user_id)
+        if target.role is Role.OWNER:
+            _require_owner(actor, "only an owner may reactivate an owner")
+        if target.active:
+            return target
+        updated = await self._save(target, active=True)
+        await self._announcer.announce(
+            events.USER_REACTIVATED, updated.company_id, user_id=updated.id
+        )
+        return updated
+
+    async def change_password(self, actor: Principal, *, current: str, new: str) -> None:
+        user = await self._users.get(actor.company_id, actor.user_id)
+        if not self._hasher.verify(user.password_hash, current):
+            raise Unauthenticated("the current password is wrong")
+        check_password_strength(new)
+        await self._save(user, password_hash=self._hasher.hash(new))
+
+    async def members(self, actor: Principal, user_ids: Sequence[str]) -> Sequence[User]:
+        authorize(actor, Permission.READ_USERS)
+        return await self._users.get_many(actor.company_id, user_ids)
+
+    async def _keep_an_owner(self, owner: User) -> None:
+        counts = await self._users.count_by_role(owner.company_id, active=True)
+        if owner.active and counts.get(Role.OWNER, 0) <= 1:
+            raise Conflict("a company must keep at least one active owner")
+
+    async def _save(self, user: User, **changes: Any) -> User:
+        updated = attrs.evolve(
+            user, **changes, updated_at=self._clock.now(), version=user.version + 1
+        )
+        await self._users.update(updated)
+        return updated
+
+
+def _require_owner(actor: Principal, reason: str) -> None:
+    if actor.role is not Role.OWNER:
+        raise Forbidden(reason)

@@ -1,0 +1,1 @@
+"""Entry points: the composition root, the HTTP API and the command line."""

@@ -1,0 +1,110 @@
+"""The Litestar application factory: the HTTP way into a container's services."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+
+from novapulse_entrypoints import container as composition
+from novapulse_entrypoints.api.auth import current_principal
+from novapulse_entrypoints.api.controllers import (
+    AuthController,
+    CompanyController,
+    DepartmentController,
+    HealthController,
+    UserController,
+)
+from novapulse_entrypoints.api.problems import EXCEPTION_HANDLERS
+from novapulse_entrypoints.api.request_id import request_id_middleware
+from novapulse_entrypoints.container import Container, build_container
+from novapulse_entrypoints.demo import seed_demo
+from novapulse_entrypoints.logs import configure_logging
+from novapulse_entrypoints.settings import Settings
+
+log = logging.getLogger("novapulse")
+
+
+def _provide(factory: Callable[[], Any]) -> Provide:
+    """Bridge a dependency-injector provider into Litestar's dependency injection."""
+
+    def dependency() -> Any:
+        return factory()
+
+    return Provide(dependency, sync_to_thread=False)
+
+
+def _dependencies(container: Container) -> dict[str, Provide]:
+    return {
+        "settings": _provide(container.settings),
+        "auth": _provide(container.auth),
+        "companies": _provide(container.companies),
+        "users": _provide(container.users),
+        "departments": _provide(container.departments),
+        "stats": _provide(container.stats),
+        "probes": _provide(lambda: composition.readiness_probes(container)),
+        "principal": Provide(current_principal),
+    }
+
+
+def create_app(settings: Settings, container: Container | None = None) -> Litestar:
+    """Build the API over `container` (by default, one built from `settings`)."""
+    services = container or build_container(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        await composition.start(services)
+        if settings.embedded:
+            log.warning("embedded default: data lives in this process and is NOT persisted")
+        if settings.jwt_secret_generated:
+            log.warning("NOVAPULSE_JWT_SECRET is not set: tokens die with this process")
+        if os.environ.get("NOVAPULSE_DEMO_PASSWORD"):
+            await seed_demo(services, os.environ["NOVAPULSE_DEMO_PASSWORD"])
+        try:
+            yield
+        finally:
+            await composition.stop(services)
+
+    app = Litestar(
+        route_handlers=[
+            HealthController,
+            AuthController,
+            CompanyController,
+            UserController,
+            DepartmentController,
+        ],
+        dependencies=_dependencies(services),
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[lifespan],
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="NovaPulse core API",
+            version="0.1.0",
+            path="/schema",
+            components=Components(
+                security_schemes={
+                    "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
+                }
+            ),
+            security=[{"BearerToken": []}],
+        ),
+        logging_config=None,
+        debug=False,
+    )
+    # Outermost, so that even responses for unknown routes carry the request id.
+    app.asgi_handler = request_id_middleware(app.asgi_handler)
+    return app
+
+
+def create_app_from_env() -> Litestar:
+    """Factory for ASGI servers: settings and logging from the environment."""
+    settings = Settings.from_env(os.environ)
+    configure_logging(settings.log_level, settings.log_format)
+    return create_app(settings)

@@ -1,0 +1,28 @@
+"""Bearer authentication as a Litestar dependency: handlers that need a caller ask for one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+
+from novapulse_core.domain.access import Principal
+from novapulse_core.domain.errors import Unauthenticated
+from novapulse_core.services import AuthService
+
+MAX_TOKEN_LENGTH = 4096
+
+
+def bearer_token(request: Request[Any, Any, Any]) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthenticated("send an access token as 'Authorization: Bearer <token>'")
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise Unauthenticated("the access token is invalid")
+    return token
+
+
+async def current_principal(request: Request[Any, Any, Any], auth: AuthService) -> Principal:
+    return await auth.authenticate(bearer_token(request))

@@ -1,0 +1,15 @@
+"""HTTP controllers: parse, call one service, map the result."""
+
+from novapulse_entrypoints.api.controllers.auth import AuthController
+from novapulse_entrypoints.api.controllers.companies import CompanyController
+from novapulse_entrypoints.api.controllers.departments import DepartmentController
+from novapulse_entrypoints.api.controllers.health import HealthController
+from novapulse_entrypoints.api.controllers.users import UserController
+
+__all__ = [
+    "AuthController",
+    "CompanyController",
+    "DepartmentController",
+    "HealthController",
+    "UserController",
+]

@@ -1,0 +1,74 @@
+"""Sign-up, the caller's company and its statistics."""
+
+from __future__ import annotations
+
+from litestar import Controller, get, patch, post
+
+from novapulse_core.domain.access import Principal
+from novapulse_core.domain.errors import Forbidden
+from novapulse_core.services import CompanyService, StatsService
+from novapulse_entrypoints.api.problems import AUTHED_ERRORS, PUBLIC_ERRORS
+from novapulse_entrypoints.api.schemas import (
+    CompanyOut,
+    CompanyPatch,
+    Signup,
+    SignupOut,
+    StatsOut,
+    company_out,
+    stats_out,
+    user_out,
+)
+from novapulse_entrypoints.settings import Settings
+
+
+class CompanyController(Controller):
+    path = "/api/v1"
+    tags = ["companies"]
+
+    @post(
+        "/companies",
+        operation_id="company-signup",
+        responses=PUBLIC_ERRORS,
+        summary="Create a company with its first owner",
+    )
+    async def signup(
+        self, data: Signup, companies: CompanyService, settings: Settings
+    ) -> SignupOut:
+        if not settings.signup_enabled:
+            raise Forbidden("sign-up is disabled on this installation")
+        registration = await companies.register(
+            company_name=data.company_name,
+            owner_email=data.owner_email,
+            owner_name=data.owner_name,
+            owner_password=data.owner_password,
+        )
+        return SignupOut(company_out(registration.company), user_out(registration.owner))
+
+    @get(
+        "/company",
+        operation_id="company-get",
+        responses=AUTHED_ERRORS,
+        summary="The caller's company",
+    )
+    async def get_company(self, principal: Principal, companies: CompanyService) -> CompanyOut:
+        return company_out(await companies.get(principal))
+
+    @patch(
+        "/company",
+        operation_id="company-update",
+        responses=AUTHED_ERRORS,
+        summary="Rename the caller's company",
+    )
+    async def update_company(
+        self, data: CompanyPatch, principal: Principal, companies: CompanyService
+    ) -> CompanyOut:
+        return company_out(await companies.rename(principal, data.name))
+
+    @get(
+        "/company/stats",
+        operation_id="company-stats",
+        responses=AUTHED_ERRORS,
+        summary="Active users by role and members by department",
+    )
+    async def stats(self, principal: Principal, stats: StatsService) -> StatsOut:
+        return stats_out(await stats.company_stats(principal))

@@ -1,0 +1,128 @@
+"""The `novapulse` command: serve the API, bootstrap a company."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import sys
+from collections.abc import Sequence
+
+from novapulse_core.domain.errors import DomainError
+from novapulse_entrypoints import container as composition
+from novapulse_entrypoints.demo import DEMO_EMAIL
+from novapulse_entrypoints.logs import logging_config
+from novapulse_entrypoints.settings import Settings, SettingsError
+
+APP_FACTORY = "novapulse_entrypoints.api.app:create_app_from_env"
+
+
+class CommandError(Exception):
+    """A one-line message for the user; the command exits with status 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="novapulse", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the HTTP API on granian")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
+    serve.add_argument(
+        "--workers", type=int, default=1, help="API processes (more than 1 needs MongoDB)"
+    )
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        help="seed a demo company at start-up and print its owner's credentials",
+    )
+
+    bootstrap = commands.add_parser(
+        "bootstrap", help="create a company and its owner in the configured store"
+    )
+    bootstrap.add_argument("--company", required=True, help="company name")
+    bootstrap.add_argument("--email", required=True, help="owner's email")
+    bootstrap.add_argument("--name", required=True, help="owner's name")
+    return parser
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> None:
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    if not 0 < args.port < 65536:
+        raise CommandError(f"--port must be between 1 and 65535, not {args.port}")
+    if args.workers < 1:
+        raise CommandError("--workers must be at least 1")
+    if settings.embedded and args.workers > 1:
+        raise CommandError(
+            "--workers above 1 needs NOVAPULSE_MONGO_URL: the embedded stores live in one process"
+        )
+    base = f"http://{args.host}:{args.port}"
+    print(f"NovaPulse API on {base} (OpenAPI at {base}/schema)")
+    if settings.embedded:
+        print("embedded default: data lives in this process and is NOT persisted")
+    if args.demo:
+        password = secrets.token_urlsafe(12)
+        os.environ["NOVAPULSE_DEMO_PASSWORD"] = password
+        print(f"demo owner: {DEMO_EMAIL} / {password}")
+        print(
+            f"  curl -s {base}/api/v1/auth/login -H 'content-type: application/json' "
+            f'-d \'{{"email": "{DEMO_EMAIL}", "password": "{password}"}}\''
+        )
+    sys.stdout.flush()
+    Granian(
+        APP_FACTORY,
+        address=args.host,
+        port=args.port,
+        interface=Interfaces.ASGI,
+        workers=args.workers,
+        factory=True,
+        log_dictconfig=logging_config(settings.log_level, settings.log_format),
+    ).serve()
+
+
+async def _bootstrap(settings: Settings, args: argparse.Namespace) -> None:
+    if settings.embedded:
+        raise CommandError(
+            "bootstrap writes to MongoDB: set NOVAPULSE_MONGO_URL "
+            "(on the embedded default, use `novapulse serve --demo`)"
+        )
+    password = os.environ.get("NOVAPULSE_BOOTSTRAP_PASSWORD") or secrets.token_urlsafe(12)
+    services = composition.build_container(settings)
+    await composition.start(services)
+    try:
+        registration = await services.companies().register(
+            company_name=args.company,
+            owner_email=args.email,
+            owner_name=args.name,
+            owner_password=password,
+        )
+    finally:
+        await composition.stop(services)
+    owner = registration.owner
+    print(f"company {registration.company.name} ({registration.company.id}) created")
+    print(f"owner: {owner.email} / {password}")
+    print('log in: POST /api/v1/auth/login with {"email": ..., "password": ...}')
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_env(os.environ)
+        if args.command == "serve":
+            _serve(settings, args)
+        else:
+            asyncio.run(_bootstrap(settings, args))
+    except (CommandError, SettingsError) as error:
+        print(f"novapulse: {error}", file=sys.stderr)
+        return 2
+    except DomainError as error:
+        print(f"novapulse: {error.detail}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,111 @@
+"""The `CompanyStore` contract, run against every adapter."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import attrs
+import pytest
+
+from novapulse_core.domain.errors import Conflict, NotFound
+from novapulse_core.domain.identity import Company
+from novapulse_core.ports.stores import CompanyStore
+
+T0 = datetime(2026, 3, 1, 9, 30, 15, 123000, tzinfo=UTC)
+
+
+def a_company(company_id: str = "co-1", **changes: object) -> Company:
+    company = Company(id=company_id, name="Acme", created_at=T0, updated_at=T0)
+    return attrs.evolve(company, **changes)
+
+
+def next_version(company: Company, **changes: object) -> Company:
+    later = company.updated_at + timedelta(minutes=1)
+    return attrs.evolve(company, version=company.version + 1, updated_at=later, **changes)
+
+
+async def test_an_added_company_reads_back_unchanged(company_store: CompanyStore) -> None:
+    company = a_company()
+    await company_store.add(company)
+
+    assert await company_store.get("co-1") == company
+
+
+async def test_timestamps_come_back_as_aware_utc(company_store: CompanyStore) -> None:
+    await company_store.add(a_company())
+
+    stored = await company_store.get("co-1")
+
+    assert stored.created_at.tzinfo == UTC
+    assert stored.updated_at.utcoffset() == timedelta(0)
+
+
+async def test_adding_a_taken_id_is_a_conflict(company_store: CompanyStore) -> None:
+    await company_store.add(a_company())
+
+    with pytest.raises(Conflict):
+        await company_store.add(a_company(name="Other"))
+    assert (await company_store.get("co-1")).name == "Acme"
+
+
+async def test_an_unknown_company_is_not_found(company_store: CompanyStore) -> None:
+    await company_store.add(a_company())
+
+    with pytest.raises(NotFound):
+        await company_store.get("co-2")
+
+
+async def test_an_update_with_the_next_version_replaces_the_company(
+    company_store: CompanyStore,
+) -> None:
+    company = a_company()
+    await company_store.add(company)
+    renamed = next_version(company, name="Acme Ltd")
+
+    await company_store.update(renamed)
+
+    assert await company_store.get("co-1") == renamed
+
+
+async def test_updates_can_follow_one_another(company_store: CompanyStore) -> None:
+    first = next_version(a_company(), name="One")
+    second = next_version(first, name="Two")
+    await company_store.add(a_company())
+
+    await company_store.update(first)
+    await company_store.update(second)
+
+    assert await company_store.get("co-1") == second
+
+
+async def test_an_update_from_a_stale_read_is_a_conflict_and_changes_nothing(
+    company_store: CompanyStore,
+) -> None:
+    company = a_company()
+    await company_store.add(company)
+    await company_store.update(next_version(company, name="First writer"))
+
+    with pytest.raises(Conflict):
+        await company_store.update(next_version(company, name="Second writer"))
+    assert (await company_store.get("co-1")).name == "First writer"
+
+
+@pytest.mark.parametrize("version", [1, 3])
+async def test_an_update_whose_version_does_not_follow_the_stored_one_is_a_conflict(
+    company_store: CompanyStore, version: int
+) -> None:
+    company = a_company()
+    await company_store.add(company)
+
+    with pytest.raises(Conflict):
+        await company_store.update(attrs.evolve(company, version=version, name="Skipped"))
+    assert await company_store.get("co-1") == company
+
+
+async def test_updating_an_unknown_company_is_not_found(company_store: CompanyStore) -> None:
+    await company_store.add(a_company())
+
+    with pytest.raises(NotFound):
+        await company_store.update(next_version(a_company("co-2")))
+    with pytest.raises(NotFound):
+        await company_store.get("co-2")

@@ -1,0 +1,69 @@
+"""The `novapulse` command answers bad input with one line and a non-zero status."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from .servers import free_port
+
+
+def novapulse(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("NOVAPULSE_")}
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "novapulse_entrypoints.cli", *args],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (("serve",), {"NOVAPULSE_JWT_SECRET": "short"}, "at least 32 bytes"),
+        (("serve",), {"NOVAPULSE_ACCESS_TOKEN_TTL_SECONDS": "soon"}, "expected a whole number"),
+        (("serve",), {"NOVAPULSE_LOG_FORMAT": "xml"}, "json or console"),
+        (("serve",), {"NOVAPULSE_MONGO_URL": "mongodb://db"}, "NOVAPULSE_JWT_SECRET is required"),
+        (("serve", "--workers", "2"), {}, "needs NOVAPULSE_MONGO_URL"),
+        (("serve", "--port", "70000"), {}, "between 1 and 65535"),
+        (
+            ("bootstrap", "--company", "A", "--email", "a@b.example", "--name", "A"),
+            {},
+            "serve --demo",
+        ),
+    ],
+)
+def test_a_bad_setting_or_argument_ends_with_one_line(
+    args: tuple[str, ...], env: dict[str, str], message: str
+) -> None:
+    result = novapulse(*args, **env)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith("novapulse: ")
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bootstrap_against_an_unreachable_mongodb_says_so_in_one_line() -> None:
+    result = novapulse(
+        "bootstrap",
+        "--company",
+        "Acme",
+        "--email",
+        "ann@acme.example",
+        "--name",
+        "Ann",
+        NOVAPULSE_MONGO_URL=f"mongodb://127.0.0.1:{free_port()}",
+        NOVAPULSE_MONGO_TIMEOUT_MS="300",
+        NOVAPULSE_JWT_SECRET="x" * 40,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("novapulse: ")
+    assert "cannot be reached" in result.stderr
+    assert "Traceback" not in result.stderr

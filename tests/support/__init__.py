@@ -1,0 +1,1 @@
+"""Test helpers shared by the suites: the in-process MongoDB stand-in."""

@@ -1,0 +1,1 @@
+"""Unit tests: the core services on the memory adapters and a frozen clock."""
