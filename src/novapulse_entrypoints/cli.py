@@ -91,7 +91,7 @@ async def _bootstrap(settings: Settings, args: argparse.Namespace) -> None:
         )
     password = os.environ.get("NOVAPULSE_BOOTSTRAP_PASSWORD") or secrets.token_urlsafe(12)
     services = composition.build_container(settings)
-    await composition.start(services)
+    await composition.start(services, long_running=False)
     try:
         registration = await services.companies().register(
             company_name=args.company,

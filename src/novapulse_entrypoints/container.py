@@ -118,10 +118,11 @@ def build_container(settings: Settings) -> Container:
     return Container(settings=settings)
 
 
-async def start(container: Container) -> None:
-    """Connect the configured backends (called once when the app or a command starts)."""
+async def start(container: Container, *, long_running: bool = True) -> None:
+    """Connect the configured backends. A long-running process survives a backend that is
+    down at start-up (it reports not ready); a one-off command fails at once instead."""
     if container.store_backend() == "mongo":
-        await container.mongo().open()
+        await container.mongo().open(retry_in_background=long_running)
 
 
 async def stop(container: Container) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import attrs
 import pytest
@@ -14,12 +15,12 @@ from novapulse_core.ports.stores import CompanyStore
 T0 = datetime(2026, 3, 1, 9, 30, 15, 123000, tzinfo=UTC)
 
 
-def a_company(company_id: str = "co-1", **changes: object) -> Company:
+def a_company(company_id: str = "co-1", **changes: Any) -> Company:
     company = Company(id=company_id, name="Acme", created_at=T0, updated_at=T0)
     return attrs.evolve(company, **changes)
 
 
-def next_version(company: Company, **changes: object) -> Company:
+def next_version(company: Company, **changes: Any) -> Company:
     later = company.updated_at + timedelta(minutes=1)
     return attrs.evolve(company, version=company.version + 1, updated_at=later, **changes)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import attrs
 import pytest
@@ -18,7 +19,7 @@ T0 = datetime(2026, 3, 1, 9, 30, 15, 123000, tzinfo=UTC)
 
 
 def a_department(
-    department_id: str = "d-1", company_id: str = "co-a", **changes: object
+    department_id: str = "d-1", company_id: str = "co-a", **changes: Any
 ) -> Department:
     department = Department(
         id=department_id,
@@ -30,7 +31,7 @@ def a_department(
     return attrs.evolve(department, **changes)
 
 
-def next_version(department: Department, **changes: object) -> Department:
+def next_version(department: Department, **changes: Any) -> Department:
     later = department.updated_at + timedelta(minutes=1)
     return attrs.evolve(department, version=department.version + 1, updated_at=later, **changes)
 
@@ -284,25 +285,25 @@ async def test_a_page_starts_after_the_given_id_and_holds_only_the_company(
 # sizes
 
 
-async def test_sizes_give_every_department_with_its_member_count_ordered_by_name(
+async def test_sizes_give_every_department_with_its_member_count_ordered_by_name_ignoring_case(
     department_store: DepartmentStore,
 ) -> None:
     await add_all(
         department_store,
-        a_department("d-1", name="support", member_ids=("u-1",)),
+        a_department("d-1", name="accounts", member_ids=("u-1",)),
         a_department("d-2", name="Engineering", member_ids=("u-2", "u-3", "u-4")),
         a_department("d-3", name="Board"),
-        a_department("d-4", "co-b", name="Accounts", member_ids=("u-9",)),
+        a_department("d-4", "co-b", name="Archive", member_ids=("u-9",)),
         a_department("d-5", name="marketing", member_ids=("u-5", "u-6")),
     )
 
     sizes = await department_store.sizes("co-a")
 
     assert list(sizes) == [
+        DepartmentSize(department_id="d-1", name="accounts", members=1),
         DepartmentSize(department_id="d-3", name="Board", members=0),
         DepartmentSize(department_id="d-2", name="Engineering", members=3),
         DepartmentSize(department_id="d-5", name="marketing", members=2),
-        DepartmentSize(department_id="d-1", name="support", members=1),
     ]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import attrs
 import pytest
@@ -16,7 +17,7 @@ from novapulse_core.ports.stores import UserStore
 T0 = datetime(2026, 3, 1, 9, 30, 15, 123000, tzinfo=UTC)
 
 
-def a_user(user_id: str = "u-1", company_id: str = "co-a", **changes: object) -> User:
+def a_user(user_id: str = "u-1", company_id: str = "co-a", **changes: Any) -> User:
     user = User(
         id=user_id,
         company_id=company_id,
@@ -30,7 +31,7 @@ def a_user(user_id: str = "u-1", company_id: str = "co-a", **changes: object) ->
     return attrs.evolve(user, **changes)
 
 
-def next_version(user: User, **changes: object) -> User:
+def next_version(user: User, **changes: Any) -> User:
     later = user.updated_at + timedelta(minutes=1)
     return attrs.evolve(user, version=user.version + 1, updated_at=later, **changes)
 

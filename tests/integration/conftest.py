@@ -17,13 +17,13 @@ from .servers import FAST_HASHING
 PASSWORD = "correct horse battery staple"
 
 
-def test_settings(**overrides: str) -> Settings:
+def make_settings(**overrides: str) -> Settings:
     return Settings.from_env({**FAST_HASHING, **overrides})
 
 
 @pytest.fixture
 def settings() -> Settings:
-    return test_settings()
+    return make_settings()
 
 
 @pytest.fixture

@@ -65,5 +65,5 @@ def test_bootstrap_against_an_unreachable_mongodb_says_so_in_one_line() -> None:
     )
     assert result.returncode == 1
     assert result.stderr.startswith("novapulse: ")
-    assert "cannot be reached" in result.stderr
+    assert result.stderr == "novapulse: MongoDB cannot be reached\n"
     assert "Traceback" not in result.stderr

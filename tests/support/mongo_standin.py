@@ -26,14 +26,14 @@ TEST_MONGO_URL_ENV = "NOVAPULSE_TEST_MONGO_URL"
 """Set it to a MongoDB URL to run the mongo contract tests on a real server."""
 
 
-class StandInCollection(AsyncMongoMockCollection):  # type: ignore[misc]
+class StandInCollection(AsyncMongoMockCollection):
     """Beanie 2 awaits `aggregate` (as pymongo's async API does); motor returned a cursor."""
 
     async def aggregate(self, *args: Any, **kwargs: Any) -> AsyncLatentCommandCursor:
         return super().aggregate(*args, **kwargs)
 
 
-class StandInDatabase(AsyncMongoMockDatabase):  # type: ignore[misc]
+class StandInDatabase(AsyncMongoMockDatabase):
     """Accepts the keyword arguments Beanie 2 passes and hands out `StandInCollection`s."""
 
     async def list_collection_names(
@@ -46,7 +46,7 @@ class StandInDatabase(AsyncMongoMockDatabase):  # type: ignore[misc]
         return StandInCollection(self, self.delegate.get_collection(*args, **kwargs))
 
 
-class StandInClient(AsyncMongoMockClient):  # type: ignore[misc]
+class StandInClient(AsyncMongoMockClient):
     """A mongomock-motor client whose databases are `StandInDatabase`s."""
 
     def get_database(self, *args: Any, **kwargs: Any) -> StandInDatabase:

@@ -20,14 +20,87 @@ from novapulse_core.services import UserService
 
 from .kit import Platform, Tenant
 
+EVERYTHING = PageRequest(limit=200)
+
 
 @attrs.frozen
 class Step:
+    """One call made by company A's principal of role `actor`, with whatever ids were drawn."""
+
     operation: str
+    actor: Role
     first: str
     second: str
     name: str
     role: Role
+
+
+Call = Callable[[Platform, Principal, Step], Awaitable[object]]
+
+
+@attrs.frozen
+class Operation:
+    call: Call
+    must_be_ours: tuple[str, ...] = ()  # step ids that must be company A's for a success
+    kinds: tuple[str, str] = ("any", "any")  # what the step's ids are mostly drawn from
+
+
+OPERATIONS: dict[str, Operation] = {
+    "get user": Operation(lambda p, a, s: p.users.get(a, s.first), ("first",), ("user", "any")),
+    "update profile": Operation(
+        lambda p, a, s: p.users.update_profile(a, s.first, name=s.name),
+        ("first",),
+        ("user", "any"),
+    ),
+    "change role": Operation(
+        lambda p, a, s: p.users.change_role(a, s.first, s.role), ("first",), ("user", "any")
+    ),
+    "deactivate": Operation(
+        lambda p, a, s: p.users.deactivate(a, s.first), ("first",), ("user", "any")
+    ),
+    "reactivate": Operation(
+        lambda p, a, s: p.users.reactivate(a, s.first), ("first",), ("user", "any")
+    ),
+    "members by ids": Operation(
+        lambda p, a, s: p.users.members(a, [s.first, s.second]), (), ("user", "user")
+    ),
+    "list users": Operation(
+        lambda p, a, s: p.users.list(a, PageRequest(limit=3, after=s.first), role=s.role)
+    ),
+    "get department": Operation(
+        lambda p, a, s: p.departments.get(a, s.first), ("first",), ("department", "any")
+    ),
+    "update department": Operation(
+        lambda p, a, s: p.departments.update(a, s.first, name=s.name),
+        ("first",),
+        ("department", "any"),
+    ),
+    "delete department": Operation(
+        lambda p, a, s: p.departments.delete(a, s.first), ("first",), ("department", "any")
+    ),
+    "add member": Operation(
+        lambda p, a, s: p.departments.add_member(a, s.first, s.second),
+        ("first", "second"),
+        ("department", "user"),
+    ),
+    "remove member": Operation(
+        lambda p, a, s: p.departments.remove_member(a, s.first, s.second),
+        ("first", "second"),
+        ("department", "user"),
+    ),
+    "department members": Operation(
+        lambda p, a, s: p.departments.members(a, s.first, PageRequest(limit=2, after=s.second)),
+        ("first",),
+        ("department", "user"),
+    ),
+    "list departments": Operation(
+        lambda p, a, s: p.departments.list(a, PageRequest(limit=1, after=s.first))
+    ),
+    "create department": Operation(lambda p, a, s: p.departments.create(a, name=s.name)),
+    "read company": Operation(lambda p, a, s: p.companies.get(a)),
+    "rename company": Operation(lambda p, a, s: p.companies.rename(a, s.name)),
+    "read stats": Operation(lambda p, a, s: p.stats.company_stats(a)),
+}
 
 
 @attrs.frozen
@@ -65,68 +138,24 @@ async def build_world(platform: Platform) -> World:
     return World(platform, a, b, actors)
 
 
-async def record_ids(platform: Platform, company_id: str) -> set[str]:
-    """The ids of the company and of every user and department it holds right now."""
-    everything = PageRequest(limit=200)
-    users = await platform.user_store.list(company_id, everything)
-    departments = await platform.department_store.list(company_id, everything)
-    return {company_id, *(u.id for u in users), *(d.id for d in departments)}
+async def ids_by_kind(platform: Platform, company_id: str) -> dict[str, list[str]]:
+    """The ids of the company's users, of its departments, and of all its records."""
+    users = [u.id for u in await platform.user_store.list(company_id, EVERYTHING)]
+    departments = [d.id for d in await platform.department_store.list(company_id, EVERYTHING)]
+    return {
+        "user": users,
+        "department": departments,
+        "any": [company_id, *users, *departments],
+    }
 
 
 async def snapshot(platform: Platform, company_id: str) -> tuple[object, ...]:
-    everything = PageRequest(limit=200)
     return (
         await platform.company_store.get(company_id),
-        tuple(await platform.user_store.list(company_id, everything)),
-        tuple(await platform.department_store.list(company_id, everything)),
+        tuple(await platform.user_store.list(company_id, EVERYTHING)),
+        tuple(await platform.department_store.list(company_id, EVERYTHING)),
         await platform.stats.compute(company_id),
     )
-
-
-Call = Callable[[Platform, Principal, Step], Awaitable[object]]
-
-# operation -> (the call, which of the step's ids must be company A's for it to succeed)
-OPERATIONS: dict[str, tuple[Call, tuple[str, ...]]] = {
-    "get user": (lambda p, a, s: p.users.get(a, s.first), ("first",)),
-    "update profile": (
-        lambda p, a, s: p.users.update_profile(a, s.first, name=s.name),
-        ("first",),
-    ),
-    "change role": (lambda p, a, s: p.users.change_role(a, s.first, s.role), ("first",)),
-    "deactivate": (lambda p, a, s: p.users.deactivate(a, s.first), ("first",)),
-    "reactivate": (lambda p, a, s: p.users.reactivate(a, s.first), ("first",)),
-    "members by ids": (lambda p, a, s: p.users.members(a, [s.first, s.second]), ()),
-    "list users": (
-        lambda p, a, s: p.users.list(a, PageRequest(limit=3, after=s.first), role=s.role),
-        (),
-    ),
-    "get department": (lambda p, a, s: p.departments.get(a, s.first), ("first",)),
-    "update department": (
-        lambda p, a, s: p.departments.update(a, s.first, name=s.name),
-        ("first",),
-    ),
-    "delete department": (lambda p, a, s: p.departments.delete(a, s.first), ("first",)),
-    "add member": (
-        lambda p, a, s: p.departments.add_member(a, s.first, s.second),
-        ("first", "second"),
-    ),
-    "remove member": (
-        lambda p, a, s: p.departments.remove_member(a, s.first, s.second),
-        ("first", "second"),
-    ),
-    "department members": (
-        lambda p, a, s: p.departments.members(a, s.first, PageRequest(limit=3, after=s.second)),
-        ("first",),
-    ),
-    "list departments": (
-        lambda p, a, s: p.departments.list(a, PageRequest(limit=3, after=s.first)),
-        (),
-    ),
-    "create department": (lambda p, a, s: p.departments.create(a, name=s.name), ()),
-    "read company": (lambda p, a, s: p.companies.get(a), ()),
-    "rename company": (lambda p, a, s: p.companies.rename(a, s.name), ()),
-    "read stats": (lambda p, a, s: p.stats.company_stats(a), ()),
-}
 
 
 def companies_in(result: object) -> set[str]:
@@ -145,18 +174,17 @@ def companies_in(result: object) -> set[str]:
     raise AssertionError(f"unexpected result {result!r}")
 
 
-async def play(world: World, actor_role: Role, steps: list[Step]) -> None:
+async def play(world: World, steps: list[Step]) -> None:
     platform, a_id, b_id = world.platform, world.a.company.id, world.b.company.id
-    actor = world.actors[actor_role]
     b_before = await snapshot(platform, b_id)
     published_before = len(platform.events.published)
 
     for step in steps:
-        call, targets = OPERATIONS[step.operation]
-        a_ids = await record_ids(platform, a_id)
-        foreign = any(getattr(step, target) not in a_ids for target in targets)
+        operation = OPERATIONS[step.operation]
+        ours = set((await ids_by_kind(platform, a_id))["any"])
+        foreign = any(getattr(step, field) not in ours for field in operation.must_be_ours)
         try:
-            result = await call(platform, actor, step)
+            result = await operation.call(platform, world.actors[step.actor], step)
         except (NotFound, Forbidden):
             continue
         except Conflict:
@@ -170,7 +198,31 @@ async def play(world: World, actor_role: Role, steps: list[Step]) -> None:
     assert {event.company_id for event in later_events} <= {a_id}
 
 
-names = st.sampled_from(["Engineering", "Sales", "Globex", "Research", "Acme"])
+def steps_over(ours: dict[str, list[str]], theirs: dict[str, list[str]]) -> st.SearchStrategy[Step]:
+    """Steps whose ids are A's or B's real ids of the kind the call expects, any real id, or
+    junk."""
+
+    def ids(kind: str) -> st.SearchStrategy[str]:
+        return st.one_of(
+            st.sampled_from(ours[kind]),
+            st.sampled_from(theirs[kind]),
+            st.sampled_from(ours["any"] + theirs["any"]),
+            st.text(max_size=10),
+        )
+
+    def step(name: str) -> st.SearchStrategy[Step]:
+        first, second = OPERATIONS[name].kinds
+        return st.builds(
+            Step,
+            operation=st.just(name),
+            actor=st.sampled_from(Role),
+            first=ids(first),
+            second=ids(second),
+            name=st.sampled_from(["Engineering", "Sales", "Globex", "Research"]),
+            role=st.sampled_from(Role),
+        )
+
+    return st.sampled_from(sorted(OPERATIONS)).flatmap(step)
 
 
 @settings(max_examples=50, deadline=None)
@@ -179,18 +231,12 @@ def test_a_principal_of_company_a_never_sees_or_changes_company_b(
     make_platform: Callable[[], Platform], data: st.DataObject
 ) -> None:
     world = asyncio.run(build_world(make_platform()))
-    platform = world.platform
-    a_ids = sorted(asyncio.run(record_ids(platform, world.a.company.id)))
-    b_ids = sorted(asyncio.run(record_ids(platform, world.b.company.id)))
-    ids = st.one_of(st.sampled_from(a_ids), st.sampled_from(b_ids), st.text(max_size=10))
-    steps = st.builds(
-        Step, st.sampled_from(sorted(OPERATIONS)), ids, ids, names, st.sampled_from(Role)
-    )
+    ours = asyncio.run(ids_by_kind(world.platform, world.a.company.id))
+    theirs = asyncio.run(ids_by_kind(world.platform, world.b.company.id))
 
-    actor_role = data.draw(st.sampled_from(Role), label="actor role")
-    drawn = data.draw(st.lists(steps, min_size=1, max_size=12), label="steps")
+    steps = data.draw(st.lists(steps_over(ours, theirs), min_size=1, max_size=12), label="steps")
 
-    asyncio.run(play(world, actor_role, drawn))
+    asyncio.run(play(world, steps))
 
 
 class LeakyUserStore:
@@ -217,7 +263,7 @@ def test_the_property_catches_a_store_that_leaks_across_companies(
     p = world.platform
     leaky = LeakyUserStore(p.user_store, world.b.company.id)
     p.users = UserService(leaky, p.hasher, p.ids, p.clock, p.announcer)  # type: ignore[arg-type]
-    step = Step("get user", world.b.owner.user.id, "", "Sales", Role.OWNER)
+    step = Step("get user", Role.OWNER, world.b.owner.user.id, "", "Sales", Role.OWNER)
 
     with pytest.raises(AssertionError, match="outside company A"):
-        asyncio.run(play(world, Role.OWNER, [step]))
+        asyncio.run(play(world, [step]))

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
+from beanie.exceptions import CollectionWasNotInitialized
 from pymongo.errors import (
     AutoReconnect,
     ConnectionFailure,
@@ -71,3 +72,7 @@ def translated(
         raise conflict_for(error, duplicates, index_keys or {}) from error
     except UNREACHABLE as error:
         raise Unavailable("the database cannot be reached right now; try again shortly") from error
+    except CollectionWasNotInitialized as error:
+        raise Unavailable(
+            "the database has not answered since start-up; try again shortly"
+        ) from error

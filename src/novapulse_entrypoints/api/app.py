@@ -24,6 +24,7 @@ from novapulse_entrypoints.api.controllers import (
 )
 from novapulse_entrypoints.api.problems import EXCEPTION_HANDLERS
 from novapulse_entrypoints.api.request_id import request_id_middleware
+from novapulse_entrypoints.api.schemas import ClosedStructSchemaPlugin
 from novapulse_entrypoints.container import Container, build_container
 from novapulse_entrypoints.demo import seed_demo
 from novapulse_entrypoints.logs import configure_logging
@@ -82,6 +83,7 @@ def create_app(settings: Settings, container: Container | None = None) -> Litest
         ],
         dependencies=_dependencies(services),
         exception_handlers=EXCEPTION_HANDLERS,
+        plugins=[ClosedStructSchemaPlugin()],
         lifespan=[lifespan],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(

@@ -8,7 +8,7 @@ from litestar import Request
 
 from novapulse_core.domain.access import Principal
 from novapulse_core.domain.errors import Unauthenticated
-from novapulse_core.services import AuthService
+from novapulse_entrypoints.api.deps import Auth
 
 MAX_TOKEN_LENGTH = 4096
 
@@ -24,5 +24,5 @@ def bearer_token(request: Request[Any, Any, Any]) -> str:
     return token
 
 
-async def current_principal(request: Request[Any, Any, Any], auth: AuthService) -> Principal:
+async def current_principal(request: Request[Any, Any, Any], auth: Auth) -> Principal:
     return await auth.authenticate(bearer_token(request))

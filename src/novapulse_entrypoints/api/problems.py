@@ -129,5 +129,8 @@ def documented(*statuses: int) -> dict[int, ResponseSpec]:
     }
 
 
+PUBLIC: list[dict[str, list[str]]] = [{}]
+"""`security` of a route that needs no token (overrides the document's bearer default)."""
+
 PUBLIC_ERRORS = documented(400, 401, 403, 409, 413, 422, 429, 503)
 AUTHED_ERRORS = documented(400, 401, 403, 404, 409, 413, 422, 429, 503)

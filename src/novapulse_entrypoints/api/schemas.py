@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
+from litestar.plugins import OpenAPISchemaPlugin
+from litestar.typing import FieldDefinition
 
 from novapulse_core.domain.auth import Authenticated
 from novapulse_core.domain.identity import (
@@ -13,6 +15,7 @@ from novapulse_core.domain.identity import (
     MAX_EMAIL_LENGTH,
     MAX_NAME_LENGTH,
     MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
     Company,
     Department,
     Role,
@@ -21,17 +24,77 @@ from novapulse_core.domain.identity import (
 from novapulse_core.domain.paging import Page
 from novapulse_core.domain.stats import CompanyStats
 
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_NAME_LENGTH)]
-Email = Annotated[str, msgspec.Meta(min_length=3, max_length=MAX_EMAIL_LENGTH)]
+if TYPE_CHECKING:
+    from litestar._openapi.schema_generation import SchemaCreator
+    from litestar.openapi.spec import Schema
+
+
+def _documented(**rules: object) -> dict[str, Any]:
+    """Domain rules shown in the OpenAPI document only: the core checks them (422, not 400)."""
+    return {"extra": rules}
+
+
+# Python's whitespace (str.isspace), spelled out: JSON Schema's `\s` is ECMAScript's, which differs.
+_SPACE = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_NOT_BLANK = f"[^{_SPACE}]"
+_EMAIL_SHAPE = f"^[{_SPACE}]*[^@{_SPACE}]+@[^@{_SPACE}.]+(\\.[^@{_SPACE}.]+)+[{_SPACE}]*$"
+
+Name = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1, max_length=MAX_NAME_LENGTH, extra_json_schema=_documented(pattern=_NOT_BLANK)
+    ),
+]
+Email = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=3,
+        max_length=MAX_EMAIL_LENGTH,
+        extra_json_schema=_documented(pattern=_EMAIL_SHAPE),
+    ),
+]
 Password = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
+NewPassword = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=MAX_PASSWORD_LENGTH,
+        extra_json_schema=_documented(min_length=MIN_PASSWORD_LENGTH),
+    ),
+]
 Description = Annotated[str, msgspec.Meta(max_length=MAX_DESCRIPTION_LENGTH)]
+
+
+class ClosedStructSchemaPlugin(OpenAPISchemaPlugin):
+    """Document bodies that refuse unknown fields as `additionalProperties: false`."""
+
+    def is_plugin_supported_field(self, field_definition: FieldDefinition) -> bool:
+        return (
+            not field_definition.is_union
+            and field_definition.is_subclass_of(msgspec.Struct)
+            and field_definition.type_.__struct_config__.forbid_unknown_fields
+        )
+
+    def to_openapi_schema(
+        self, field_definition: FieldDefinition, schema_creator: SchemaCreator
+    ) -> Schema:
+        fallback = next(
+            plugin
+            for plugin in schema_creator.plugins
+            if plugin is not self
+            and isinstance(plugin, OpenAPISchemaPlugin)
+            and plugin.is_plugin_supported_field(field_definition)
+        )
+        schema = fallback.to_openapi_schema(field_definition, schema_creator)
+        schema.additional_properties = False
+        return schema
 
 
 class Signup(msgspec.Struct, forbid_unknown_fields=True):
     company_name: Name
     owner_email: Email
     owner_name: Name
-    owner_password: Password
+    owner_password: NewPassword
 
 
 class Login(msgspec.Struct, forbid_unknown_fields=True):
@@ -46,7 +109,7 @@ class CompanyPatch(msgspec.Struct, forbid_unknown_fields=True):
 class NewUser(msgspec.Struct, forbid_unknown_fields=True):
     email: Email
     name: Name
-    password: Password
+    password: NewPassword
     role: Role = Role.MEMBER
 
 
@@ -61,7 +124,7 @@ class RoleChange(msgspec.Struct, forbid_unknown_fields=True):
 
 class PasswordChange(msgspec.Struct, forbid_unknown_fields=True):
     current_password: Password
-    new_password: Password
+    new_password: NewPassword
 
 
 class NewDepartment(msgspec.Struct, forbid_unknown_fields=True):

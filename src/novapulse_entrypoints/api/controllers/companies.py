@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from litestar import Controller, get, patch, post
+from litestar.params import JSONBody
 
-from novapulse_core.domain.access import Principal
 from novapulse_core.domain.errors import Forbidden
-from novapulse_core.services import CompanyService, StatsService
-from novapulse_entrypoints.api.problems import AUTHED_ERRORS, PUBLIC_ERRORS
+from novapulse_entrypoints.api.deps import AppSettings, Caller, Companies, Stats
+from novapulse_entrypoints.api.problems import AUTHED_ERRORS, PUBLIC, PUBLIC_ERRORS
 from novapulse_entrypoints.api.schemas import (
     CompanyOut,
     CompanyPatch,
@@ -18,7 +18,6 @@ from novapulse_entrypoints.api.schemas import (
     stats_out,
     user_out,
 )
-from novapulse_entrypoints.settings import Settings
 
 
 class CompanyController(Controller):
@@ -29,10 +28,14 @@ class CompanyController(Controller):
         "/companies",
         operation_id="company-signup",
         responses=PUBLIC_ERRORS,
+        security=PUBLIC,
         summary="Create a company with its first owner",
     )
     async def signup(
-        self, data: Signup, companies: CompanyService, settings: Settings
+        self,
+        data: JSONBody[Signup],
+        companies: Companies,
+        settings: AppSettings,
     ) -> SignupOut:
         if not settings.signup_enabled:
             raise Forbidden("sign-up is disabled on this installation")
@@ -50,7 +53,7 @@ class CompanyController(Controller):
         responses=AUTHED_ERRORS,
         summary="The caller's company",
     )
-    async def get_company(self, principal: Principal, companies: CompanyService) -> CompanyOut:
+    async def get_company(self, principal: Caller, companies: Companies) -> CompanyOut:
         return company_out(await companies.get(principal))
 
     @patch(
@@ -60,7 +63,10 @@ class CompanyController(Controller):
         summary="Rename the caller's company",
     )
     async def update_company(
-        self, data: CompanyPatch, principal: Principal, companies: CompanyService
+        self,
+        data: JSONBody[CompanyPatch],
+        principal: Caller,
+        companies: Companies,
     ) -> CompanyOut:
         return company_out(await companies.rename(principal, data.name))
 
@@ -70,5 +76,5 @@ class CompanyController(Controller):
         responses=AUTHED_ERRORS,
         summary="Active users by role and members by department",
     )
-    async def stats(self, principal: Principal, stats: StatsService) -> StatsOut:
+    async def stats(self, principal: Caller, stats: Stats) -> StatsOut:
         return stats_out(await stats.company_stats(principal))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from litestar import Controller, delete, get, patch, post, put
+from litestar.params import JSONBody
 
-from novapulse_core.domain.access import Principal
-from novapulse_core.services import DepartmentService
+from novapulse_core.domain.paging import DEFAULT_PAGE_SIZE
 from novapulse_entrypoints.api.controllers.paging import After, Limit, RecordId, page_request
+from novapulse_entrypoints.api.deps import Caller, Departments
 from novapulse_entrypoints.api.problems import AUTHED_ERRORS
 from novapulse_entrypoints.api.schemas import (
     DepartmentOut,
@@ -31,7 +32,11 @@ class DepartmentController(Controller):
         summary="List departments, oldest first",
     )
     async def list_departments(
-        self, principal: Principal, departments: DepartmentService, limit: Limit, after: After
+        self,
+        principal: Caller,
+        departments: Departments,
+        limit: Limit = DEFAULT_PAGE_SIZE,
+        after: After = None,
     ) -> DepartmentPage:
         return department_page(await departments.list(principal, page_request(limit, after)))
 
@@ -42,7 +47,10 @@ class DepartmentController(Controller):
         summary="Create a department",
     )
     async def create_department(
-        self, data: NewDepartment, principal: Principal, departments: DepartmentService
+        self,
+        data: JSONBody[NewDepartment],
+        principal: Caller,
+        departments: Departments,
     ) -> DepartmentOut:
         department = await departments.create(
             principal, name=data.name, description=data.description
@@ -56,7 +64,10 @@ class DepartmentController(Controller):
         summary="One department",
     )
     async def get_department(
-        self, department_id: RecordId, principal: Principal, departments: DepartmentService
+        self,
+        department_id: RecordId,
+        principal: Caller,
+        departments: Departments,
     ) -> DepartmentOut:
         return department_out(await departments.get(principal, department_id))
 
@@ -69,9 +80,9 @@ class DepartmentController(Controller):
     async def update_department(
         self,
         department_id: RecordId,
-        data: DepartmentPatch,
-        principal: Principal,
-        departments: DepartmentService,
+        data: JSONBody[DepartmentPatch],
+        principal: Caller,
+        departments: Departments,
     ) -> DepartmentOut:
         department = await departments.update(
             principal, department_id, name=data.name, description=data.description
@@ -85,7 +96,10 @@ class DepartmentController(Controller):
         summary="Delete a department",
     )
     async def delete_department(
-        self, department_id: RecordId, principal: Principal, departments: DepartmentService
+        self,
+        department_id: RecordId,
+        principal: Caller,
+        departments: Departments,
     ) -> None:
         await departments.delete(principal, department_id)
 
@@ -98,10 +112,10 @@ class DepartmentController(Controller):
     async def members(
         self,
         department_id: RecordId,
-        principal: Principal,
-        departments: DepartmentService,
-        limit: Limit,
-        after: After,
+        principal: Caller,
+        departments: Departments,
+        limit: Limit = DEFAULT_PAGE_SIZE,
+        after: After = None,
     ) -> UserPage:
         page = await departments.members(principal, department_id, page_request(limit, after))
         return user_page(page)
@@ -116,8 +130,8 @@ class DepartmentController(Controller):
         self,
         department_id: RecordId,
         user_id: RecordId,
-        principal: Principal,
-        departments: DepartmentService,
+        principal: Caller,
+        departments: Departments,
     ) -> DepartmentOut:
         return department_out(await departments.add_member(principal, department_id, user_id))
 
@@ -131,7 +145,7 @@ class DepartmentController(Controller):
         self,
         department_id: RecordId,
         user_id: RecordId,
-        principal: Principal,
-        departments: DepartmentService,
+        principal: Caller,
+        departments: Departments,
     ) -> None:
         await departments.remove_member(principal, department_id, user_id)

@@ -6,6 +6,8 @@ import asyncio
 
 from litestar import Controller, Response, get
 
+from novapulse_entrypoints.api.deps import Probes
+from novapulse_entrypoints.api.problems import PUBLIC
 from novapulse_entrypoints.container import ReadinessProbe
 
 PROBE_TIMEOUT_SECONDS = 2.0
@@ -22,16 +24,17 @@ class HealthController(Controller):
     path = "/api/v1/health"
     tags = ["health"]
 
-    @get("/live", operation_id="health-live", summary="The process is up")
+    @get("/live", operation_id="health-live", summary="The process is up", security=PUBLIC)
     async def live(self) -> dict[str, str]:
         return {"status": "ok"}
 
     @get(
         "/ready",
         operation_id="health-ready",
+        security=PUBLIC,
         summary="Every configured backend answers (503 names the ones that do not)",
     )
-    async def ready(self, probes: dict[str, ReadinessProbe]) -> Response[dict[str, object]]:
+    async def ready(self, probes: Probes) -> Response[dict[str, object]]:
         names = list(probes)
         results = await asyncio.gather(*(_check(probes[name]) for name in names))
         checks = {name: "up" if ok else "down" for name, ok in zip(names, results, strict=True)}

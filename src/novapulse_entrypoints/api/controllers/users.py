@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import Controller, get, patch, post, put
+from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
-from novapulse_core.domain.access import Principal
 from novapulse_core.domain.identity import Role
-from novapulse_core.services import UserService
+from novapulse_core.domain.paging import DEFAULT_PAGE_SIZE
 from novapulse_entrypoints.api.controllers.paging import After, Limit, RecordId, page_request
+from novapulse_entrypoints.api.deps import Caller, Users
 from novapulse_entrypoints.api.problems import AUTHED_ERRORS
 from novapulse_entrypoints.api.schemas import (
     NewUser,
@@ -29,12 +32,14 @@ class UserController(Controller):
     @get("/", operation_id="user-list", responses=AUTHED_ERRORS, summary="List users, oldest first")
     async def list_users(
         self,
-        principal: Principal,
-        users: UserService,
-        limit: Limit,
-        after: After,
-        role: Role | None = None,
-        active: bool | None = None,
+        principal: Caller,
+        users: Users,
+        limit: Limit = DEFAULT_PAGE_SIZE,
+        after: After = None,
+        role: Annotated[Role | None, Parameter(description="Only users with this role")] = None,
+        active: Annotated[
+            bool | None, Parameter(description="Active or not")
+        ] = None,
     ) -> UserPage:
         page = await users.list(principal, page_request(limit, after), role=role, active=active)
         return user_page(page)
@@ -45,14 +50,19 @@ class UserController(Controller):
         responses=AUTHED_ERRORS,
         summary="Add a user (admins and owners)",
     )
-    async def create_user(self, data: NewUser, principal: Principal, users: UserService) -> UserOut:
+    async def create_user(
+        self,
+        data: JSONBody[NewUser],
+        principal: Caller,
+        users: Users,
+    ) -> UserOut:
         user = await users.add(
             principal, email=data.email, name=data.name, role=data.role, password=data.password
         )
         return user_out(user)
 
     @get("/me", operation_id="user-me", responses=AUTHED_ERRORS, summary="The caller")
-    async def me(self, principal: Principal, users: UserService) -> UserOut:
+    async def me(self, principal: Caller, users: Users) -> UserOut:
         return user_out(await users.get(principal, principal.user_id))
 
     @post(
@@ -63,13 +73,19 @@ class UserController(Controller):
         status_code=HTTP_204_NO_CONTENT,
     )
     async def change_password(
-        self, data: PasswordChange, principal: Principal, users: UserService
+        self,
+        data: JSONBody[PasswordChange],
+        principal: Caller,
+        users: Users,
     ) -> None:
         await users.change_password(principal, current=data.current_password, new=data.new_password)
 
     @get("/{user_id:str}", operation_id="user-get", responses=AUTHED_ERRORS, summary="One user")
     async def get_user(
-        self, user_id: RecordId, principal: Principal, users: UserService
+        self,
+        user_id: RecordId,
+        principal: Caller,
+        users: Users,
     ) -> UserOut:
         return user_out(await users.get(principal, user_id))
 
@@ -80,7 +96,11 @@ class UserController(Controller):
         summary="Edit a user's name or email",
     )
     async def update_user(
-        self, user_id: RecordId, data: UserPatch, principal: Principal, users: UserService
+        self,
+        user_id: RecordId,
+        data: JSONBody[UserPatch],
+        principal: Caller,
+        users: Users,
     ) -> UserOut:
         user = await users.update_profile(principal, user_id, name=data.name, email=data.email)
         return user_out(user)
@@ -92,7 +112,11 @@ class UserController(Controller):
         summary="Change a user's role",
     )
     async def change_role(
-        self, user_id: RecordId, data: RoleChange, principal: Principal, users: UserService
+        self,
+        user_id: RecordId,
+        data: JSONBody[RoleChange],
+        principal: Caller,
+        users: Users,
     ) -> UserOut:
         return user_out(await users.change_role(principal, user_id, data.role))
 
@@ -104,7 +128,10 @@ class UserController(Controller):
         status_code=200,
     )
     async def deactivate(
-        self, user_id: RecordId, principal: Principal, users: UserService
+        self,
+        user_id: RecordId,
+        principal: Caller,
+        users: Users,
     ) -> UserOut:
         return user_out(await users.deactivate(principal, user_id))
 
@@ -116,6 +143,9 @@ class UserController(Controller):
         status_code=200,
     )
     async def reactivate(
-        self, user_id: RecordId, principal: Principal, users: UserService
+        self,
+        user_id: RecordId,
+        principal: Caller,
+        users: Users,
     ) -> UserOut:
         return user_out(await users.reactivate(principal, user_id))

@@ -1,0 +1,27 @@
+"""The names handlers ask for by dependency injection (see `app._dependencies`)."""
+
+from __future__ import annotations
+
+from typing import TypeAlias
+
+from litestar.di import NamedDependency
+
+from novapulse_core.domain.access import Principal
+from novapulse_core.services import (
+    AuthService,
+    CompanyService,
+    DepartmentService,
+    StatsService,
+    UserService,
+)
+from novapulse_entrypoints.container import ReadinessProbe
+from novapulse_entrypoints.settings import Settings
+
+Caller: TypeAlias = NamedDependency[Principal]
+Auth: TypeAlias = NamedDependency[AuthService]
+Companies: TypeAlias = NamedDependency[CompanyService]
+Users: TypeAlias = NamedDependency[UserService]
+Departments: TypeAlias = NamedDependency[DepartmentService]
+Stats: TypeAlias = NamedDependency[StatsService]
+AppSettings: TypeAlias = NamedDependency[Settings]
+Probes: TypeAlias = NamedDependency[dict[str, ReadinessProbe]]
