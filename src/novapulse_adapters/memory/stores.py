@@ -105,11 +105,12 @@ class InMemoryUserStore:
         return sorted((u for u in found if u.company_id == company_id), key=lambda u: u.id)
 
     async def count_by_role(self, company_id: str, *, active: bool = True) -> Mapping[Role, int]:
-        return Counter(
+        counts = Counter(
             u.role
             for u in self._users.values()
             if u.company_id == company_id and u.active == active
         )
+        return {role: counts[role] for role in Role}
 
 
 class InMemoryDepartmentStore:

@@ -130,7 +130,8 @@ class BeanieUserStore:
         ]
         with translated(_USER_DUPLICATES, _USER_INDEXES):
             rows = await UserDocument.aggregate(pipeline).to_list()
-        return {Role(row["_id"]): int(row["count"]) for row in rows}
+        counts = {Role(row["_id"]): int(row["count"]) for row in rows}
+        return {role: counts.get(role, 0) for role in Role}
 
 
 class BeanieDepartmentStore:

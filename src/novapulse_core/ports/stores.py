@@ -33,9 +33,9 @@ class UserStore(Protocol):
     same optimistic version rule as `CompanyStore.update` and raises `Conflict` on a taken email.
     `list` returns up to `page.limit + 1` users of the company with id greater than `page.after`,
     ordered by id, optionally filtered by role and active flag. `get_many` returns the users of
-    the company among `user_ids`, ordered by id, silently skipping ids it does not hold.
-    `count_by_role` counts the company's users with the given active flag, by role (roles with
-    no user may be absent).
+    the company among `user_ids`, once each, ordered by id, silently skipping ids it does not
+    hold. `count_by_role` counts the company's users with the given active flag, by role; every
+    role is present, with 0 where it has no user.
     """
 
     async def add(self, user: User) -> None: ...
@@ -68,7 +68,7 @@ class DepartmentStore(Protocol):
     `add` and `update` raise `Conflict` on a taken name; `update` follows the optimistic version
     rule of `CompanyStore.update`. `get` and `delete` raise `NotFound` outside the company.
     `list` pages like `UserStore.list`. `sizes` gives every department of the company with its
-    member count, ordered by name.
+    member count, ordered by case-folded name, then id.
     """
 
     async def add(self, department: Department) -> None: ...
