@@ -24,6 +24,7 @@ EXPECTED: dict[Role, set[Permission]] = {
         P.READ_DEPARTMENTS,
         P.MANAGE_DEPARTMENTS,
         P.READ_STATS,
+        P.MANAGE_JOBS,
     },
     Role.ADMIN: {
         P.READ_COMPANY,
@@ -34,6 +35,7 @@ EXPECTED: dict[Role, set[Permission]] = {
         P.READ_DEPARTMENTS,
         P.MANAGE_DEPARTMENTS,
         P.READ_STATS,
+        P.MANAGE_JOBS,
     },
     Role.MANAGER: {
         P.READ_COMPANY,
@@ -79,6 +81,7 @@ def test_permission_values_are_the_stable_scope_strings() -> None:
         "departments:read",
         "departments:manage",
         "stats:read",
+        "jobs:manage",
     }
 
 

@@ -10,9 +10,11 @@ import jwt
 import pytest
 
 from novapulse_adapters.crypto import JwtTokenIssuer
+from novapulse_adapters.memory import InMemoryUserStore
 from novapulse_core.domain.auth import AccessClaims
-from novapulse_core.domain.errors import Unauthenticated
-from novapulse_core.domain.identity import Role
+from novapulse_core.domain.errors import Unauthenticated, Unavailable
+from novapulse_core.domain.identity import Role, User
+from novapulse_core.services import AuthService
 
 from .kit import (
     AUDIENCE,
@@ -30,17 +32,15 @@ from .kit import (
 BAD_CREDENTIALS = "invalid email or password"
 
 
-def decode(token: str, **overrides: object) -> dict[str, object]:
+def decode(token: str) -> dict[str, object]:
     """PyJWT's own reading of a token; expiry is judged by the tests against the frozen clock."""
-    options = {"verify_exp": False, "verify_iat": False}
     return jwt.decode(
         token,
         JWT_SECRET,
         algorithms=["HS256"],
         audience=AUDIENCE,
         issuer=ISSUER,
-        options=options,
-        **overrides,
+        options={"verify_exp": False, "verify_iat": False},
     )
 
 
@@ -327,3 +327,26 @@ async def test_a_wrong_password_never_upgrades_the_hash(platform: Platform, memb
 
     stored = await platform.user_store.get(member.user.company_id, member.user.id)
     assert stored == member.user
+
+
+class UnwritableUserStore(InMemoryUserStore):
+    """Reads work, writes fail: a store that went away between the read and the write."""
+
+    async def update(self, user: User) -> None:
+        raise Unavailable("the store is down")
+
+
+async def test_a_hash_upgrade_that_cannot_be_saved_does_not_fail_the_login(
+    platform: Platform, member: Member
+) -> None:
+    store = UnwritableUserStore()
+    await store.add(member.user)
+    stronger = fast_hasher(time_cost=2, memory_cost_kib=16)
+    auth = AuthService(
+        store, stronger, platform.tokens, platform.ids, platform.clock, access_token_ttl=TOKEN_TTL
+    )
+
+    outcome = await auth.login(member.user.email, PASSWORD)
+
+    assert outcome.user == member.user
+    assert (await auth.authenticate(outcome.access_token)).user_id == member.user.id

@@ -156,3 +156,12 @@ async def test_renaming_to_a_blank_name_is_invalid_and_changes_nothing(
         await platform.companies.rename(acme.owner.principal, " \t ")
 
     assert await platform.company_store.get(acme.company.id) == acme.company
+
+
+async def test_renaming_to_the_same_name_changes_nothing_and_announces_nothing(
+    platform: Platform, acme: Tenant
+) -> None:
+    await platform.companies.rename(acme.owner.principal, f"  {acme.company.name} ")
+
+    assert await platform.company_store.get(acme.company.id) == acme.company
+    assert platform.events_of(events.COMPANY_UPDATED) == []

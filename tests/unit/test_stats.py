@@ -64,9 +64,24 @@ async def test_stats_follow_a_reactivation_and_a_role_change(
 
     stats = await platform.stats.company_stats(acme.owner.principal)
 
-    assert stats.active_users_by_role.get(Role.ADMIN) == 1
-    assert stats.active_users_by_role.get(Role.MEMBER, 0) == 0
+    assert stats.active_users_by_role[Role.ADMIN] == 1
+    assert stats.active_users_by_role[Role.MEMBER] == 0
     assert stats.deactivated_users == 0
+
+
+async def test_stats_name_every_role_with_zero_where_nobody_holds_it(
+    platform: Platform, acme: Tenant
+) -> None:
+    stats = await platform.stats.company_stats(acme.owner.principal)
+
+    assert dict(stats.active_users_by_role) == {
+        Role.OWNER: 1,
+        Role.ADMIN: 0,
+        Role.MANAGER: 0,
+        Role.MEMBER: 0,
+    }
+    assert stats.deactivated_users == 0
+    assert stats.departments == ()
 
 
 @pytest.mark.parametrize("role", [Role.OWNER, Role.ADMIN, Role.MANAGER])

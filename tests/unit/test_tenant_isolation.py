@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Awaitable, Callable
 
 import attrs
@@ -21,6 +22,7 @@ from novapulse_core.services import UserService
 from .kit import Platform, Tenant
 
 EVERYTHING = PageRequest(limit=200)
+ROLES = list(Role)
 
 
 @attrs.frozen
@@ -199,15 +201,13 @@ async def play(world: World, steps: list[Step]) -> None:
 
 
 def steps_over(ours: dict[str, list[str]], theirs: dict[str, list[str]]) -> st.SearchStrategy[Step]:
-    """Steps whose ids are A's or B's real ids of the kind the call expects, any real id, or
-    junk."""
+    """Steps carrying A's or B's real ids of the kind the call expects, any real id, or junk."""
 
     def ids(kind: str) -> st.SearchStrategy[str]:
         return st.one_of(
             st.sampled_from(ours[kind]),
             st.sampled_from(theirs[kind]),
-            st.sampled_from(ours["any"] + theirs["any"]),
-            st.text(max_size=10),
+            st.sampled_from(ours["any"] + theirs["any"]) | st.text(max_size=10),
         )
 
     def step(name: str) -> st.SearchStrategy[Step]:
@@ -234,9 +234,29 @@ def test_a_principal_of_company_a_never_sees_or_changes_company_b(
     ours = asyncio.run(ids_by_kind(world.platform, world.a.company.id))
     theirs = asyncio.run(ids_by_kind(world.platform, world.b.company.id))
 
-    steps = data.draw(st.lists(steps_over(ours, theirs), min_size=1, max_size=12), label="steps")
+    steps = data.draw(st.lists(steps_over(ours, theirs), min_size=5, max_size=30), label="steps")
 
     asyncio.run(play(world, steps))
+
+
+@pytest.mark.parametrize("operation", sorted(OPERATIONS))
+async def test_every_role_calling_with_any_pair_of_real_ids_stays_inside_company_a(
+    make_platform: Callable[[], Platform], operation: str
+) -> None:
+    """The exhaustive counterpart of the property: every id pair, foreign ones first."""
+    for actor in Role:
+        world = await build_world(make_platform())
+        ours = (await ids_by_kind(world.platform, world.a.company.id))["any"]
+        theirs = (await ids_by_kind(world.platform, world.b.company.id))["any"]
+        candidates = [*ours, *theirs, "", "no-such-id"]
+        steps = [
+            Step(operation, actor, first, second, "Research", ROLES[index % len(ROLES)])
+            for index, (first, second) in enumerate(itertools.product(candidates, repeat=2))
+        ]
+        needed = OPERATIONS[operation].must_be_ours
+        steps.sort(key=lambda step: all(getattr(step, field) in ours for field in needed))
+
+        await play(world, steps)
 
 
 class LeakyUserStore:

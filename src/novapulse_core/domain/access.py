@@ -19,11 +19,17 @@ class Permission(enum.StrEnum):
     READ_DEPARTMENTS = "departments:read"
     MANAGE_DEPARTMENTS = "departments:manage"
     READ_STATS = "stats:read"
+    MANAGE_JOBS = "jobs:manage"
 
 
 _EVERYONE = frozenset({Permission.READ_COMPANY, Permission.READ_USERS, Permission.READ_DEPARTMENTS})
 _MANAGER = _EVERYONE | {Permission.MANAGE_DEPARTMENTS, Permission.READ_STATS}
-_ADMIN = _MANAGER | {Permission.UPDATE_COMPANY, Permission.MANAGE_USERS, Permission.ASSIGN_ROLES}
+_ADMIN = _MANAGER | {
+    Permission.UPDATE_COMPANY,
+    Permission.MANAGE_USERS,
+    Permission.ASSIGN_ROLES,
+    Permission.MANAGE_JOBS,
+}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.OWNER: _ADMIN,

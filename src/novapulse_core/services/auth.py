@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from datetime import timedelta
 
@@ -9,11 +10,13 @@ import attrs
 
 from novapulse_core.domain.access import Principal
 from novapulse_core.domain.auth import AccessClaims, Authenticated, LoginOutcome
-from novapulse_core.domain.errors import Invalid, NotFound, Unauthenticated
+from novapulse_core.domain.errors import Conflict, Invalid, NotFound, Unauthenticated, Unavailable
 from novapulse_core.domain.identity import MAX_PASSWORD_LENGTH, User, normalise_email
 from novapulse_core.ports import Clock, IdGenerator, PasswordHasher, TokenIssuer, UserStore
 
 _BAD_CREDENTIALS = "invalid email or password"
+
+log = logging.getLogger(__name__)
 
 
 class AuthService:
@@ -33,21 +36,19 @@ class AuthService:
         self._ids = ids
         self._clock = clock
         self._access_token_ttl = access_token_ttl
-        self._decoy_hash: str | None = None
+        # Made now, so that the first login with an unknown email costs what the others do.
+        self._decoy_hash = hasher.hash(secrets.token_urlsafe(16))
 
     async def login(self, email: str, password: str) -> LoginOutcome:
         """Check a password. Unknown, deactivated and wrong all fail alike and cost the same."""
         user = await self._find(email)
         if user is None or len(password) > MAX_PASSWORD_LENGTH:
-            self._hasher.verify(self._decoy(), password[:MAX_PASSWORD_LENGTH])
+            self._hasher.verify(self._decoy_hash, password[:MAX_PASSWORD_LENGTH])
             raise Unauthenticated(_BAD_CREDENTIALS)
         if not self._hasher.verify(user.password_hash, password) or not user.active:
             raise Unauthenticated(_BAD_CREDENTIALS)
         if self._hasher.needs_rehash(user.password_hash):
-            user = attrs.evolve(
-                user, password_hash=self._hasher.hash(password), version=user.version + 1
-            )
-            await self._users.update(user)
+            user = await self._upgrade_hash(user, password)
         return self._issue(user)
 
     async def authenticate(self, token: str) -> Principal:
@@ -83,7 +84,14 @@ class AuthService:
             return None
         return await self._users.find_by_email(normalised)
 
-    def _decoy(self) -> str:
-        if self._decoy_hash is None:
-            self._decoy_hash = self._hasher.hash(secrets.token_urlsafe(16))
-        return self._decoy_hash
+    async def _upgrade_hash(self, user: User, password: str) -> User:
+        """Re-hash with the current parameters; a failure to save must not fail the login."""
+        upgraded = attrs.evolve(
+            user, password_hash=self._hasher.hash(password), version=user.version + 1
+        )
+        try:
+            await self._users.update(upgraded)
+        except (Conflict, Unavailable):
+            log.warning("password hash upgrade not saved; will retry at next login")
+            return user
+        return upgraded

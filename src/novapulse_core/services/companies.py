@@ -77,9 +77,12 @@ class CompanyService:
     async def rename(self, actor: Principal, name: str) -> Company:
         authorize(actor, Permission.UPDATE_COMPANY)
         current = await self._companies.get(actor.company_id)
+        new_name = clean_name(name)
+        if new_name == current.name:
+            return current
         renamed = attrs.evolve(
             current,
-            name=clean_name(name),
+            name=new_name,
             updated_at=self._clock.now(),
             version=current.version + 1,
         )
