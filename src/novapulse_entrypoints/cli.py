@@ -6,13 +6,16 @@ import argparse
 import asyncio
 import os
 import secrets
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 
 from novapulse_core.domain.errors import DomainError
+from novapulse_core.domain.jobs import QueueName
 from novapulse_entrypoints import container as composition
 from novapulse_entrypoints.demo import DEMO_EMAIL
-from novapulse_entrypoints.logs import logging_config
+from novapulse_entrypoints.logs import configure_logging, logging_config
 from novapulse_entrypoints.settings import Settings, SettingsError
 
 APP_FACTORY = "novapulse_entrypoints.api.app:create_app_from_env"
@@ -36,6 +39,14 @@ def _parser() -> argparse.ArgumentParser:
         "--demo",
         action="store_true",
         help="seed a demo company at start-up and print its owner's credentials",
+    )
+
+    worker = commands.add_parser("worker", help="process background jobs from Redis")
+    worker.add_argument(
+        "--queue",
+        action="append",
+        choices=[q.value for q in QueueName],
+        help="serve only this queue (repeatable; default: all four)",
     )
 
     bootstrap = commands.add_parser(
@@ -107,12 +118,32 @@ async def _bootstrap(settings: Settings, args: argparse.Namespace) -> None:
     print('log in: POST /api/v1/auth/login with {"email": ..., "password": ...}')
 
 
+def _worker(settings: Settings, args: argparse.Namespace) -> None:
+    if settings.redis_url is None:
+        raise CommandError(
+            "worker needs NOVAPULSE_REDIS_URL; on the embedded default the API runs the jobs itself"
+        )
+    configure_logging(settings.log_level, settings.log_format)
+    services = composition.build_container(settings)
+    queues = [QueueName(q) for q in args.queue or []]
+    group = services.worker_group(queues=queues or None)
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    group.start(prepare=lambda: composition.start(services))
+    print(f"worker serving {', '.join(q.value for q in group.queues)}", flush=True)
+    stopping.wait()
+    group.stop(settings.worker_shutdown_seconds, cleanup=lambda: composition.stop(services))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = Settings.from_env(os.environ)
         if args.command == "serve":
             _serve(settings, args)
+        elif args.command == "worker":
+            _worker(settings, args)
         else:
             asyncio.run(_bootstrap(settings, args))
     except (CommandError, SettingsError) as error:

@@ -10,13 +10,17 @@ from typing import Any
 from dependency_injector import containers, providers
 
 from novapulse_adapters.crypto import Argon2PasswordHasher, JwtTokenIssuer
+from novapulse_adapters.dramatiq import DramatiqJobQueue, build_broker, register_actors
 from novapulse_adapters.memory import (
     InMemoryCompanyStore,
     InMemoryDepartmentStore,
     InMemoryEventBus,
     InMemoryUserStore,
 )
+from novapulse_adapters.memory.jobs import InMemoryJobStore
+from novapulse_adapters.memory.mail import InMemoryOutbox
 from novapulse_adapters.system import SystemClock, TimeOrderedIds
+from novapulse_core.domain.jobs import QueueName
 from novapulse_core.services import (
     AuthService,
     CompanyService,
@@ -25,7 +29,12 @@ from novapulse_core.services import (
     UserService,
 )
 from novapulse_core.services.announcer import Announcer
+from novapulse_core.services.email import SEND_EMAIL, EmailService, WelcomeEmails
+from novapulse_core.services.job_runner import JobRunner, LifecycleRecorder
+from novapulse_core.services.jobs import JobService
+from novapulse_core.services.tasks import TaskRegistry
 from novapulse_entrypoints.settings import Settings, SettingsError
+from novapulse_entrypoints.worker import WorkerGroup
 
 ReadinessProbe = Callable[[], Awaitable[bool]]
 
@@ -42,8 +51,57 @@ def _mongo(name: str, *args: Any, **kwargs: Any) -> Any:
     return getattr(module, name)(*args, **kwargs)
 
 
+def _redis(name: str, *args: Any, **kwargs: Any) -> Any:
+    """Build a Redis adapter, importing it only when Redis is configured."""
+    try:
+        module = importlib.import_module("novapulse_adapters.redis")
+    except ImportError as error:
+        raise SettingsError(
+            "NOVAPULSE_REDIS_URL is set but the Redis adapters are not installed: "
+            'pip install "novapulse[redis]"'
+        ) from error
+    return getattr(module, name)(*args, **kwargs)
+
+
+def _redis_client(url: str) -> Any:
+    from redis.asyncio import Redis
+
+    return Redis.from_url(url)
+
+
+def _smtp_mailer(settings: Settings) -> Any:
+    from novapulse_adapters.mail import SmtpMailer
+
+    assert settings.smtp_host is not None
+    return SmtpMailer(
+        settings.smtp_host,
+        settings.smtp_port,
+        sender=settings.smtp_sender,
+        username=settings.smtp_username,
+        password=settings.smtp_password,
+        security=settings.smtp_security,
+        timeout_seconds=settings.smtp_timeout_seconds,
+    )
+
+
 def _store_backend(settings: Settings) -> str:
     return "memory" if settings.mongo_url is None else "mongo"
+
+
+def _job_backend(settings: Settings) -> str:
+    if settings.mongo_url is not None:
+        return "mongo"
+    return "memory" if settings.redis_url is None else "redis"
+
+
+def _mail_backend(settings: Settings) -> str:
+    return "memory" if settings.smtp_host is None else "smtp"
+
+
+def _task_registry(email: EmailService) -> TaskRegistry:
+    tasks = TaskRegistry()
+    tasks.register(SEND_EMAIL, QueueName.EMAIL, email.send)
+    return tasks
 
 
 class Container(containers.DeclarativeContainer):
@@ -92,6 +150,62 @@ class Container(containers.DeclarativeContainer):
         algorithm=settings.provided.jwt_algorithm,
     )
 
+    job_retention = providers.Callable(
+        lambda s: timedelta(seconds=s.job_retention_seconds), settings
+    )
+    redis_client = providers.Singleton(_redis_client, settings.provided.redis_url)
+    broker = providers.Singleton(
+        build_broker,
+        settings.provided.redis_url,
+        heartbeat_timeout_ms=settings.provided.worker_heartbeat_timeout_ms,
+        maintenance_chance=settings.provided.worker_maintenance_chance,
+    )
+    job_queue = providers.Singleton(
+        DramatiqJobQueue, broker, namespace=settings.provided.queue_namespace
+    )
+    job_store = providers.Selector(
+        providers.Callable(_job_backend, settings),
+        memory=providers.Singleton(InMemoryJobStore, clock, retention=job_retention),
+        redis=providers.Singleton(
+            _redis,
+            "RedisJobStore",
+            redis_client,
+            namespace=settings.provided.queue_namespace,
+            retention=job_retention,
+        ),
+        mongo=providers.Singleton(_mongo, "BeanieJobStore", retention=job_retention),
+    )
+    mailer = providers.Selector(
+        providers.Callable(_mail_backend, settings),
+        memory=providers.Singleton(InMemoryOutbox),
+        smtp=providers.Singleton(_smtp_mailer, settings),
+    )
+    email = providers.Singleton(EmailService, mailer)
+    tasks = providers.Singleton(_task_registry, email)
+    recorder = providers.Singleton(LifecycleRecorder, job_store)
+    runner = providers.Singleton(
+        JobRunner, tasks, recorder, clock, settings.provided.queue_policies
+    )
+    actors = providers.Singleton(
+        register_actors,
+        broker,
+        runner,
+        settings.provided.queue_policies,
+        settings.provided.queue_namespace,
+    )
+    worker_group = providers.Factory(
+        WorkerGroup,
+        broker,
+        recorder,
+        settings.provided.queue_policies,
+        namespace=settings.provided.queue_namespace,
+        # In-process queues cost nothing to poll; Redis is asked less often.
+        poll_ms=providers.Callable(lambda s: 100 if s.redis_url else 20, settings),
+    )
+    jobs = providers.Singleton(
+        JobService, job_store, job_queue, tasks, ids, clock, settings.provided.queue_policies
+    )
+
     announcer = providers.Singleton(Announcer, event_bus, ids, clock)
     companies = providers.Singleton(
         CompanyService, company_store, user_store, password_hasher, ids, clock, announcer
@@ -101,6 +215,7 @@ class Container(containers.DeclarativeContainer):
         DepartmentService, department_store, user_store, ids, clock, announcer
     )
     stats = providers.Singleton(StatsService, user_store, department_store)
+    welcome_emails = providers.Singleton(WelcomeEmails, jobs, company_store, user_store, ids)
     auth = providers.Singleton(
         AuthService,
         user_store,
@@ -119,15 +234,22 @@ def build_container(settings: Settings) -> Container:
 
 
 async def start(container: Container, *, long_running: bool = True) -> None:
-    """Connect the configured backends. A long-running process survives a backend that is
-    down at start-up (it reports not ready); a one-off command fails at once instead."""
+    """Connect the configured backends, declare the queues and subscribe to domain events.
+
+    A long-running process survives a backend that is down at start-up (it reports not
+    ready); a one-off command fails at once instead.
+    """
     if container.store_backend() == "mongo":
         await container.mongo().open(retry_in_background=long_running)
+    container.actors()
+    container.event_bus().subscribe(container.welcome_emails())
 
 
 async def stop(container: Container) -> None:
     if container.store_backend() == "mongo":
         await container.mongo().close()
+    if container.settings().redis_url is not None:
+        await container.redis_client().aclose()
 
 
 def readiness_probes(container: Container) -> dict[str, ReadinessProbe]:
@@ -135,4 +257,16 @@ def readiness_probes(container: Container) -> dict[str, ReadinessProbe]:
     probes: dict[str, ReadinessProbe] = {}
     if container.store_backend() == "mongo":
         probes["mongo"] = container.mongo().ping
+    if container.settings().redis_url is not None:
+        probes["redis"] = _redis_ping(container.redis_client())
     return probes
+
+
+def _redis_ping(client: Any) -> ReadinessProbe:
+    async def ping() -> bool:
+        try:
+            return bool(await client.ping())
+        except Exception:
+            return False
+
+    return ping

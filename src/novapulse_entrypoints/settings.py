@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import attrs
+
+from novapulse_core.domain.jobs import DEFAULT_POLICIES, Backoff, QueueName, QueuePolicy
 
 T = TypeVar("T")
 
@@ -62,6 +64,49 @@ class Settings:
     max_body_bytes: int = 1_048_576
     """Largest request body accepted; larger ones get 413."""
 
+    redis_url: str | None = None
+    """Redis URL. Set: the job broker is Redis and `novapulse worker` processes serve it (and
+    job records live in Redis unless MongoDB is configured). Unset: in-process queues."""
+
+    queue_namespace: str = "nova"
+    """Prefix of the broker's queue names (`nova.email`, ...) and of NovaPulse's Redis keys."""
+
+    queue_policies: Mapping[QueueName, QueuePolicy] = DEFAULT_POLICIES
+    """The seed's queue table, each number overridable (see `NOVAPULSE_QUEUE_<NAME>_*`)."""
+
+    job_retention_seconds: int = 7 * 24 * 3600
+    """How long records of finished jobs are kept."""
+
+    worker_shutdown_seconds: int = 30
+    """On SIGTERM a worker finishes in-flight jobs for at most this long."""
+
+    worker_heartbeat_timeout_ms: int = 60_000
+    """A worker silent this long is presumed dead; its unfinished jobs are delivered again."""
+
+    worker_maintenance_chance: int = 1000
+    """One fetch in this many looks for jobs of dead workers."""
+
+    smtp_host: str | None = None
+    """SMTP server. Unset: emails go to an in-memory outbox (and are logged, not sent)."""
+
+    smtp_port: int = 587
+    """SMTP port."""
+
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    """`starttls`, `tls` (implicit TLS, usually port 465) or `none`."""
+
+    smtp_username: str | None = None
+    """SMTP AUTH user (with `smtp_password`)."""
+
+    smtp_password: str | None = attrs.field(default=None, repr=False)
+    """SMTP AUTH password."""
+
+    smtp_sender: str = "NovaPulse <no-reply@novapulse.invalid>"
+    """The From header of every email."""
+
+    smtp_timeout_seconds: int = 10
+    """Connect and command timeout of SMTP."""
+
     log_level: str = "INFO"
     """Python logging level name."""
 
@@ -108,6 +153,20 @@ class Settings:
             argon2_parallelism=read("ARGON2_PARALLELISM", _positive_int, 4),
             signup_enabled=read("SIGNUP_ENABLED", _boolean, True),
             max_body_bytes=read("MAX_BODY_BYTES", _positive_int, 1_048_576),
+            redis_url=read("REDIS_URL", str, None),
+            queue_namespace=read("QUEUE_NAMESPACE", _queue_namespace, "nova"),
+            queue_policies=_queue_policies(read),
+            job_retention_seconds=read("JOB_RETENTION_SECONDS", _positive_int, 7 * 24 * 3600),
+            worker_shutdown_seconds=read("WORKER_SHUTDOWN_SECONDS", _positive_int, 30),
+            worker_heartbeat_timeout_ms=read("WORKER_HEARTBEAT_TIMEOUT_MS", _positive_int, 60_000),
+            worker_maintenance_chance=read("WORKER_MAINTENANCE_CHANCE", _positive_int, 1000),
+            smtp_host=read("SMTP_HOST", str, None),
+            smtp_port=read("SMTP_PORT", _positive_int, 587),
+            smtp_security=read("SMTP_SECURITY", _smtp_security, "starttls"),
+            smtp_username=read("SMTP_USERNAME", str, None),
+            smtp_password=read("SMTP_PASSWORD", str, None),
+            smtp_sender=read("SMTP_SENDER", str, "NovaPulse <no-reply@novapulse.invalid>"),
+            smtp_timeout_seconds=read("SMTP_TIMEOUT_SECONDS", _positive_int, 10),
             log_level=read("LOG_LEVEL", _log_level, "INFO"),
             log_format=log_format,
         )
@@ -151,3 +210,60 @@ def _log_level(raw: str) -> str:
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         raise ValueError(f"expected DEBUG, INFO, WARNING, ERROR or CRITICAL, got {raw!r}")
     return level
+
+
+def _non_negative_int(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"expected a whole number, got {raw!r}") from None
+    if value < 0:
+        raise ValueError(f"expected 0 or more, got {value}")
+    return value
+
+
+def _positive_float(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"expected a number, got {raw!r}") from None
+    if not value > 0:
+        raise ValueError(f"expected a number above 0, got {raw}")
+    return value
+
+
+def _queue_namespace(raw: str) -> str:
+    if not raw.replace("_", "").replace("-", "").isalnum():
+        raise ValueError(f"expected letters, digits, - or _, got {raw!r}")
+    return raw
+
+
+def _smtp_security(raw: str) -> Literal["starttls", "tls", "none"]:
+    choices: dict[str, Literal["starttls", "tls", "none"]] = {
+        "starttls": "starttls",
+        "tls": "tls",
+        "none": "none",
+    }
+    if raw in choices:
+        return choices[raw]
+    raise ValueError(f"expected starttls, tls or none, got {raw!r}")
+
+
+def _queue_policies(read: _Reader) -> dict[QueueName, QueuePolicy]:
+    """`NOVAPULSE_QUEUE_EMAIL_CONCURRENCY`, `..._MAX_RETRIES`, `..._BACKOFF_BASE_SECONDS` and
+    `..._BACKOFF_MAX_SECONDS` override the seed's numbers, queue by queue."""
+    policies = {}
+    for queue, policy in DEFAULT_POLICIES.items():
+        key = f"QUEUE_{queue.value.upper()}_"
+        backoff = policy.backoff
+        policies[queue] = attrs.evolve(
+            policy,
+            concurrency=read(key + "CONCURRENCY", _positive_int, policy.concurrency),
+            max_retries=read(key + "MAX_RETRIES", _non_negative_int, policy.max_retries),
+            backoff=Backoff(
+                backoff.kind,
+                read(key + "BACKOFF_BASE_SECONDS", _positive_float, backoff.base_seconds),
+                read(key + "BACKOFF_MAX_SECONDS", _positive_float, backoff.max_seconds),
+            ),
+        )
+    return policies

@@ -1,4 +1,4 @@
-"""An in-process MongoDB for Beanie 2: mongomock-motor with three small fixes, no patching."""
+"""An in-process MongoDB for Beanie 2: mongomock-motor with small fixes, no patching."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import os
 from typing import Any
 from urllib.parse import urlsplit
 
+from mongomock.collection import BulkOperationBuilder, BulkWriteResult
 from mongomock_motor import (
     AsyncLatentCommandCursor,
     AsyncMongoMockClient,
@@ -26,11 +27,33 @@ TEST_MONGO_URL_ENV = "NOVAPULSE_TEST_MONGO_URL"
 """Set it to a MongoDB URL to run the mongo contract tests on a real server."""
 
 
+class _SortlessBulk:
+    """mongomock's bulk builder predates the `sort` pymongo 4.11 passes for UpdateOne."""
+
+    def __init__(self, bulk: BulkOperationBuilder) -> None:
+        self._bulk = bulk
+
+    def add_update(self, *args: Any, sort: Any = None, **kwargs: Any) -> None:
+        if sort is not None:
+            raise NotImplementedError("the stand-in cannot sort the target of an update")
+        self._bulk.add_update(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._bulk, name)
+
+
 class StandInCollection(AsyncMongoMockCollection):
-    """Beanie 2 awaits `aggregate` (as pymongo's async API does); motor returned a cursor."""
+    """Beanie 2 awaits `aggregate` (as pymongo's async API does); motor returned a cursor.
+    `bulk_write` runs on mongomock's builder, accepting pymongo 4.11+ operations."""
 
     async def aggregate(self, *args: Any, **kwargs: Any) -> AsyncLatentCommandCursor:
         return super().aggregate(*args, **kwargs)
+
+    async def bulk_write(self, requests: Any, ordered: bool = True, **_: Any) -> Any:
+        bulk = BulkOperationBuilder(self.database.delegate.get_collection(self.name), ordered)
+        for request in requests:
+            request._add_to_bulk(_SortlessBulk(bulk))
+        return BulkWriteResult(bulk.execute(), True)
 
 
 class StandInDatabase(AsyncMongoMockDatabase):

@@ -1,6 +1,8 @@
 """In-memory adapters: the reference implementation of every port, and a public test kit."""
 
 from novapulse_adapters.memory.events import InMemoryEventBus
+from novapulse_adapters.memory.jobs import InMemoryJobStore
+from novapulse_adapters.memory.mail import InMemoryOutbox
 from novapulse_adapters.memory.stores import (
     InMemoryCompanyStore,
     InMemoryDepartmentStore,
@@ -13,6 +15,8 @@ __all__ = [
     "InMemoryCompanyStore",
     "InMemoryDepartmentStore",
     "InMemoryEventBus",
+    "InMemoryJobStore",
+    "InMemoryOutbox",
     "InMemoryUserStore",
     "SequentialIds",
 ]

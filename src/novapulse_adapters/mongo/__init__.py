@@ -7,6 +7,7 @@ from novapulse_adapters.mongo.documents import (
     DepartmentDocument,
     UserDocument,
 )
+from novapulse_adapters.mongo.jobs import BeanieJobStore, JobDocument
 from novapulse_adapters.mongo.stores import (
     BeanieCompanyStore,
     BeanieDepartmentStore,
@@ -17,9 +18,11 @@ __all__ = [
     "DOCUMENT_MODELS",
     "BeanieCompanyStore",
     "BeanieDepartmentStore",
+    "BeanieJobStore",
     "BeanieUserStore",
     "CompanyDocument",
     "DepartmentDocument",
+    "JobDocument",
     "MongoConnection",
     "UserDocument",
 ]

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from beanie import Document
 from pymongo import ASCENDING, IndexModel
 
+from novapulse_adapters.mongo.jobs import JobDocument
 from novapulse_core.domain.identity import Company, Department, Role, User
 
 __all__ = ["DOCUMENT_MODELS", "CompanyDocument", "DepartmentDocument", "UserDocument", "name_key"]
@@ -156,5 +157,10 @@ class DepartmentDocument(Document):
         )
 
 
-DOCUMENT_MODELS: tuple[type[Document], ...] = (CompanyDocument, UserDocument, DepartmentDocument)
+DOCUMENT_MODELS: tuple[type[Document], ...] = (
+    CompanyDocument,
+    UserDocument,
+    DepartmentDocument,
+    JobDocument,
+)
 """Every document class `init_beanie` must bind, in one list for the connection."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from collections.abc import AsyncIterator, Callable
@@ -20,6 +21,7 @@ from novapulse_entrypoints.api.controllers import (
     CompanyController,
     DepartmentController,
     HealthController,
+    JobController,
     UserController,
 )
 from novapulse_entrypoints.api.problems import EXCEPTION_HANDLERS
@@ -50,6 +52,7 @@ def _dependencies(container: Container) -> dict[str, Provide]:
         "users": _provide(container.users),
         "departments": _provide(container.departments),
         "stats": _provide(container.stats),
+        "jobs": _provide(container.jobs),
         "probes": _provide(lambda: composition.readiness_probes(container)),
         "principal": Provide(current_principal),
     }
@@ -66,11 +69,18 @@ def create_app(settings: Settings, container: Container | None = None) -> Litest
             log.warning("embedded default: data lives in this process and is NOT persisted")
         if settings.jwt_secret_generated:
             log.warning("NOVAPULSE_JWT_SECRET is not set: tokens die with this process")
+        workers = None
+        if settings.redis_url is None:
+            workers = services.worker_group()
+            workers.start(loop=asyncio.get_running_loop())
+            log.info("embedded workers run the four queues in this process")
         if os.environ.get("NOVAPULSE_DEMO_PASSWORD"):
             await seed_demo(services, os.environ["NOVAPULSE_DEMO_PASSWORD"])
         try:
             yield
         finally:
+            if workers is not None:
+                await asyncio.to_thread(workers.stop, settings.worker_shutdown_seconds)
             await composition.stop(services)
 
     app = Litestar(
@@ -80,6 +90,7 @@ def create_app(settings: Settings, container: Container | None = None) -> Litest
             CompanyController,
             UserController,
             DepartmentController,
+            JobController,
         ],
         dependencies=_dependencies(services),
         exception_handlers=EXCEPTION_HANDLERS,

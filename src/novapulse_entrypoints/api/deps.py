@@ -14,6 +14,7 @@ from novapulse_core.services import (
     StatsService,
     UserService,
 )
+from novapulse_core.services.jobs import JobService
 from novapulse_entrypoints.container import ReadinessProbe
 from novapulse_entrypoints.settings import Settings
 
@@ -24,4 +25,5 @@ Users: TypeAlias = NamedDependency[UserService]
 Departments: TypeAlias = NamedDependency[DepartmentService]
 Stats: TypeAlias = NamedDependency[StatsService]
 AppSettings: TypeAlias = NamedDependency[Settings]
+Jobs: TypeAlias = NamedDependency[JobService]
 Probes: TypeAlias = NamedDependency[dict[str, ReadinessProbe]]

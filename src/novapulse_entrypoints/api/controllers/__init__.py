@@ -4,6 +4,7 @@ from novapulse_entrypoints.api.controllers.auth import AuthController
 from novapulse_entrypoints.api.controllers.companies import CompanyController
 from novapulse_entrypoints.api.controllers.departments import DepartmentController
 from novapulse_entrypoints.api.controllers.health import HealthController
+from novapulse_entrypoints.api.controllers.jobs import JobController
 from novapulse_entrypoints.api.controllers.users import UserController
 
 __all__ = [
@@ -11,5 +12,6 @@ __all__ = [
     "CompanyController",
     "DepartmentController",
     "HealthController",
+    "JobController",
     "UserController",
 ]

@@ -37,9 +37,7 @@ class UserController(Controller):
         limit: Limit = DEFAULT_PAGE_SIZE,
         after: After = None,
         role: Annotated[Role | None, Parameter(description="Only users with this role")] = None,
-        active: Annotated[
-            bool | None, Parameter(description="Active or not")
-        ] = None,
+        active: Annotated[bool | None, Parameter(description="Active or not")] = None,
     ) -> UserPage:
         page = await users.list(principal, page_request(limit, after), role=role, active=active)
         return user_page(page)

@@ -1,0 +1,58 @@
+"""Building the broker: Redis when a URL is configured, the in-process stub otherwise."""
+
+from __future__ import annotations
+
+from dramatiq import Broker
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import (
+    AgeLimit,
+    Callbacks,
+    CurrentMessage,
+    Middleware,
+    Pipelines,
+    Retries,
+    ShutdownNotifications,
+    TimeLimit,
+)
+
+from novapulse_core.domain.jobs import QueueName
+
+
+def broker_queue_name(namespace: str, queue: QueueName) -> str:
+    """`nova.email` and so on. (The seed writes `nova:email`; Dramatiq allows no colon.)"""
+    return f"{namespace}.{queue.value}"
+
+
+def _middleware() -> list[Middleware]:
+    return [
+        AgeLimit(),
+        TimeLimit(),
+        ShutdownNotifications(),
+        Callbacks(),
+        Pipelines(),
+        Retries(),
+        CurrentMessage(),
+    ]
+
+
+def build_broker(
+    redis_url: str | None,
+    *,
+    heartbeat_timeout_ms: int = 60_000,
+    maintenance_chance: int = 1000,
+) -> Broker:
+    """A Redis broker on `redis_url`, or the stub broker (in-process queues) when it is None.
+
+    A worker that dies holding messages is noticed after `heartbeat_timeout_ms`; on average one
+    fetch in `maintenance_chance` looks for such messages and puts them back on their queue.
+    """
+    if redis_url is None:
+        return StubBroker(middleware=_middleware())
+    from dramatiq.brokers.redis import RedisBroker
+
+    return RedisBroker(  # type: ignore[no-untyped-call]
+        url=redis_url,
+        middleware=_middleware(),
+        heartbeat_timeout=heartbeat_timeout_ms,
+        maintenance_chance=maintenance_chance,
+    )

@@ -1,0 +1,88 @@
+"""`JobQueue` on a Dramatiq broker: messages carry the job id as their message id."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from dramatiq import Broker, Message
+from dramatiq.brokers.stub import StubBroker
+
+from novapulse_adapters.dramatiq.broker import broker_queue_name
+from novapulse_core import context
+from novapulse_core.domain.errors import Unavailable
+from novapulse_core.domain.jobs import Job, QueueDepth, QueueName
+
+
+class DramatiqJobQueue:
+    def __init__(self, broker: Broker, *, namespace: str) -> None:
+        self._broker = broker
+        self._namespace = namespace
+        self._stub = isinstance(broker, StubBroker)
+
+    def _name(self, queue: QueueName) -> str:
+        return broker_queue_name(self._namespace, queue)
+
+    async def enqueue(self, job: Job, *, attempt_offset: int = 0) -> None:
+        name = self._name(job.queue)
+        message: Message[Any] = Message(
+            queue_name=name,
+            actor_name=name,
+            args=(job.id, job.task, dict(job.payload), attempt_offset),
+            kwargs={},
+            options={"request_id": job.request_id or context.request_id.get()},
+            message_id=job.id,
+        )
+        await self._call(self._broker.enqueue, message)
+
+    async def depth(self, queue: QueueName) -> QueueDepth:
+        name = self._name(queue)
+        if self._stub:
+            broker: StubBroker = self._broker  # type: ignore[assignment]
+            return QueueDepth(
+                waiting=broker.queues[name].qsize() if name in broker.queues else 0,
+                delayed=broker.queues[f"{name}.DQ"].qsize() if f"{name}.DQ" in broker.queues else 0,
+                dead=len(broker.dead_letters_by_queue.get(name, [])),
+            )
+        depth: QueueDepth = await self._call(self._redis_depth, name)
+        return depth
+
+    async def discard_dead(self, queue: QueueName, job_id: str) -> None:
+        name = self._name(queue)
+        if self._stub:
+            broker: StubBroker = self._broker  # type: ignore[assignment]
+            letters = broker.dead_letters_by_queue.get(name, [])
+            letters[:] = [m for m in letters if m.message_id != job_id]
+            return
+        await self._call(self._redis_discard_dead, name, job_id)
+
+    def _redis_depth(self, name: str) -> QueueDepth:
+        client, ns = self._redis()
+        with client.pipeline(transaction=False) as pipe:
+            pipe.llen(f"{ns}:{name}")
+            pipe.llen(f"{ns}:{name}.DQ")
+            pipe.zcard(f"{ns}:{name}.XQ")
+            waiting, delayed, dead = pipe.execute()
+        return QueueDepth(waiting=int(waiting), delayed=int(delayed), dead=int(dead))
+
+    def _redis_discard_dead(self, name: str, job_id: str) -> None:
+        client, ns = self._redis()
+        with client.pipeline(transaction=True) as pipe:
+            pipe.zrem(f"{ns}:{name}.XQ", job_id)
+            pipe.hdel(f"{ns}:{name}.XQ.msgs", job_id)
+            pipe.execute()
+
+    def _redis(self) -> tuple[Any, str]:
+        return self._broker.client, self._broker.namespace  # type: ignore[attr-defined]
+
+    async def _call(self, fn: Any, *args: Any) -> Any:
+        """Broker calls block (redis-py); run them off the event loop and translate failures."""
+        if self._stub:
+            return fn(*args)
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeoutError
+
+        try:
+            return await asyncio.to_thread(fn, *args)
+        except (RedisConnectionError, RedisTimeoutError) as error:
+            raise Unavailable("the job broker (Redis) cannot be reached") from error

@@ -1,0 +1,183 @@
+"""Running one attempt of a job on a worker, and recording the lifecycle in batches."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Callable, Mapping
+from datetime import datetime
+
+import attrs
+
+from novapulse_core.domain.errors import DomainError, Forbidden, Invalid, NotFound, Unavailable
+from novapulse_core.domain.jobs import JobState, JobTransition, QueueName, QueuePolicy
+from novapulse_core.ports import Clock, JobStore
+from novapulse_core.services.tasks import TaskRegistry
+
+PERMANENT_ERRORS: tuple[type[DomainError], ...] = (Invalid, NotFound, Forbidden)
+"""Errors a retry cannot cure: the job fails at once and goes to the dead-letter queue."""
+
+MAX_ERROR_MESSAGE = 500
+
+log = logging.getLogger(__name__)
+
+
+@attrs.frozen
+class Done:
+    pass
+
+
+@attrs.frozen
+class RetryLater:
+    delay_seconds: float
+
+
+@attrs.frozen
+class GiveUp:
+    pass
+
+
+Outcome = Done | RetryLater | GiveUp
+
+
+class LifecycleRecorder:
+    """Buffers transitions and writes them to the job store in batches.
+
+    One store write per transition per job would dominate a worker's time; a batch every
+    `interval_seconds` (or at once when `batch_size` wait) keeps it to a few writes per second.
+    A store that is down keeps the batch for the next round, up to `max_buffered` transitions
+    (the oldest are dropped past that, and counted in `dropped`).
+    """
+
+    def __init__(
+        self,
+        store: JobStore,
+        *,
+        batch_size: int = 500,
+        interval_seconds: float = 0.05,
+        max_buffered: int = 100_000,
+    ) -> None:
+        self._store = store
+        self._batch_size = batch_size
+        self._interval = interval_seconds
+        self._max_buffered = max_buffered
+        self._buffer: list[JobTransition] = []
+        self._full = asyncio.Event()
+        self.dropped = 0
+
+    def observe(self, transition: JobTransition) -> None:
+        self._buffer.append(transition)
+        if len(self._buffer) >= self._batch_size:
+            self._full.set()
+
+    async def run(self) -> None:
+        """Flush forever (until cancelled); start it on the loop the jobs run on."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._full.wait(), self._interval)
+            self._full.clear()
+            await self.flush()
+
+    async def flush(self) -> None:
+        while self._buffer:
+            batch, self._buffer = self._buffer[: self._batch_size], self._buffer[self._batch_size :]
+            try:
+                await self._store.record(batch)
+            except asyncio.CancelledError:
+                self._buffer[:0] = batch
+                raise
+            except Unavailable:
+                self._buffer[:0] = batch
+                excess = len(self._buffer) - self._max_buffered
+                if excess > 0:
+                    del self._buffer[:excess]
+                    self.dropped += excess
+                log.warning("job store unavailable; %d transitions wait", len(self._buffer))
+                return
+
+
+class JobRunner:
+    """Runs one attempt: records it, calls the task's handler, decides what happens next."""
+
+    def __init__(
+        self,
+        tasks: TaskRegistry,
+        recorder: LifecycleRecorder,
+        clock: Clock,
+        policies: Mapping[QueueName, QueuePolicy],
+        *,
+        spread: Callable[[], float] = random.random,
+    ) -> None:
+        self._tasks = tasks
+        self._recorder = recorder
+        self._clock = clock
+        self._policies = policies
+        self._spread = spread
+
+    async def run(
+        self,
+        job_id: str,
+        task_name: str,
+        payload: Mapping[str, object],
+        *,
+        attempt: int,
+        retries: int,
+    ) -> Outcome:
+        """`attempt` numbers the attempt over the job's life; `retries` counts the retries this
+        delivery already had (the policy's budget applies to them)."""
+        started = self._clock.now()
+        self._record(job_id, JobState.ACTIVE, attempt)
+        try:
+            task = self._tasks.get(task_name)
+            await task.handler(payload)
+        except PERMANENT_ERRORS as error:
+            self._fail(job_id, attempt, error, started)
+            self._record(job_id, JobState.DEAD, attempt, error)
+            return GiveUp()
+        except Exception as error:
+            self._fail(job_id, attempt, error, started)
+            policy = self._policies[task.queue]
+            if retries >= policy.max_retries:
+                self._record(job_id, JobState.DEAD, attempt, error)
+                return GiveUp()
+            delay = policy.backoff.delay(retries + 1, self._spread())
+            self._record(job_id, JobState.RETRYING, attempt, error, retry_in=delay)
+            return RetryLater(delay)
+        self._record(job_id, JobState.COMPLETED, attempt, duration_ms=self._since(started))
+        return Done()
+
+    def _fail(self, job_id: str, attempt: int, error: Exception, started: datetime) -> None:
+        self._record(job_id, JobState.FAILED, attempt, error, duration_ms=self._since(started))
+
+    def _since(self, started: datetime) -> float:
+        return (self._clock.now() - started).total_seconds() * 1000
+
+    def _record(
+        self,
+        job_id: str,
+        state: JobState,
+        attempt: int,
+        error: Exception | None = None,
+        *,
+        duration_ms: float | None = None,
+        retry_in: float | None = None,
+    ) -> None:
+        self._recorder.observe(
+            JobTransition(
+                job_id=job_id,
+                state=state,
+                at=self._clock.now(),
+                attempt=attempt,
+                error_type=type(error).__name__ if error else None,
+                error_message=_describe(error) if error else None,
+                duration_ms=duration_ms,
+                retry_in_seconds=retry_in,
+            )
+        )
+
+
+def _describe(error: Exception) -> str:
+    text = error.detail if isinstance(error, DomainError) else str(error)
+    return text[:MAX_ERROR_MESSAGE]

@@ -1,0 +1,161 @@
+"""Enqueueing jobs, the queue dashboard, and requeueing dead jobs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+
+import attrs
+
+from novapulse_core import context
+from novapulse_core.domain.access import Permission, Principal, authorize
+from novapulse_core.domain.errors import Conflict, NotFound, Unavailable
+from novapulse_core.domain.jobs import (
+    Job,
+    JobState,
+    JobTransition,
+    QueueDepth,
+    QueueName,
+    QueuePolicy,
+    QueueThroughput,
+)
+from novapulse_core.domain.paging import Page, PageRequest, page_from
+from novapulse_core.ports import Clock, IdGenerator, JobQueue, JobStore
+from novapulse_core.services.tasks import TaskRegistry
+
+_MINUTE = timedelta(minutes=1)
+_HOUR = timedelta(hours=1)
+
+
+@attrs.frozen
+class QueueStatus:
+    policy: QueuePolicy
+    depth: QueueDepth
+    states: Mapping[JobState, int]
+    last_minute: QueueThroughput
+    last_hour: QueueThroughput
+
+
+class JobService:
+    def __init__(
+        self,
+        store: JobStore,
+        queue: JobQueue,
+        tasks: TaskRegistry,
+        ids: IdGenerator,
+        clock: Clock,
+        policies: Mapping[QueueName, QueuePolicy],
+    ) -> None:
+        self._store = store
+        self._queue = queue
+        self._tasks = tasks
+        self._ids = ids
+        self._clock = clock
+        self._policies = policies
+
+    async def enqueue(
+        self, task: str, payload: Mapping[str, object], *, company_id: str | None = None
+    ) -> Job:
+        """Record the job as waiting, then hand it to the broker.
+
+        A broker that cannot be reached leaves the record dead with the reason, so nothing is
+        lost: it can be requeued once the broker is back. The caller gets `Unavailable`.
+        """
+        queue = self._tasks.get(task).queue
+        now = self._clock.now()
+        job_id = self._ids.new_id()
+        job = Job(
+            id=job_id,
+            queue=queue,
+            task=task,
+            payload=dict(payload),
+            created_at=now,
+            updated_at=now,
+            company_id=company_id,
+            request_id=context.request_id.get(),
+            transitions=(JobTransition(job_id, JobState.WAITING, now, 0),),
+        )
+        await self._store.add(job)
+        try:
+            await self._queue.enqueue(job)
+        except Unavailable as error:
+            await self._store.record(self._undeliverable(job, error))
+            raise
+        return job
+
+    async def get(self, actor: Principal, job_id: str) -> Job:
+        authorize(actor, Permission.MANAGE_JOBS)
+        job = await self._store.get(job_id)
+        if job.company_id != actor.company_id:
+            raise NotFound("no such job")
+        return job
+
+    async def list(
+        self,
+        actor: Principal,
+        page: PageRequest,
+        *,
+        queue: QueueName | None = None,
+        state: JobState | None = None,
+    ) -> Page[Job]:
+        authorize(actor, Permission.MANAGE_JOBS)
+        rows = await self._store.list(page, queue=queue, state=state, company_id=actor.company_id)
+        return page_from(rows, page)
+
+    async def status(self, actor: Principal) -> Sequence[QueueStatus]:
+        """Every queue's depth, states and throughput, installation-wide (counts, no records)."""
+        authorize(actor, Permission.MANAGE_JOBS)
+        now = self._clock.now()
+        statuses = []
+        for name, policy in self._policies.items():
+            statuses.append(
+                QueueStatus(
+                    policy=policy,
+                    depth=await self._queue.depth(name),
+                    states=await self._store.counts(name),
+                    last_minute=await self._store.throughput(name, now - _MINUTE),
+                    last_hour=await self._store.throughput(name, now - _HOUR),
+                )
+            )
+        return statuses
+
+    async def requeue(self, actor: Principal, job_id: str) -> Job:
+        """Send a dead job back to its queue; its attempt numbers carry on from where they were."""
+        job = await self.get(actor, job_id)
+        if job.state is not JobState.DEAD:
+            raise Conflict(f"only dead jobs can be requeued; this one is {job.state.value}")
+        await self._queue.discard_dead(job.queue, job.id)
+        await self._store.record(
+            [JobTransition(job.id, JobState.WAITING, self._clock.now(), job.attempts)]
+        )
+        try:
+            await self._queue.enqueue(job, attempt_offset=job.attempts)
+        except Unavailable as error:
+            await self._store.record(self._undeliverable(job, error))
+            raise
+        return await self._store.get(job.id)
+
+    async def requeue_dead(self, actor: Principal, queue: QueueName) -> int:
+        """Requeue every dead job of the caller's company on `queue`; returns how many."""
+        authorize(actor, Permission.MANAGE_JOBS)
+        dead: list[Job] = []
+        page = PageRequest(limit=200)
+        while True:
+            rows = await self._store.list(
+                page, queue=queue, state=JobState.DEAD, company_id=actor.company_id
+            )
+            dead.extend(rows[: page.limit])
+            if len(rows) <= page.limit:
+                break
+            page = PageRequest(limit=page.limit, after=rows[page.limit - 1].id)
+        for job in dead:
+            await self.requeue(actor, job.id)
+        return len(dead)
+
+    def _undeliverable(self, job: Job, error: Unavailable) -> Sequence[JobTransition]:
+        now = self._clock.now()
+        reason = f"the broker could not be reached: {error.detail}"
+        return [
+            JobTransition(job.id, state, now, job.attempts, "Unavailable", reason)
+            for state in (JobState.FAILED, JobState.DEAD)
+        ]

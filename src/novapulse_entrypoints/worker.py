@@ -1,0 +1,141 @@
+"""The worker runner: one Dramatiq worker per queue, each with the policy's concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable, Collection, Coroutine, Mapping
+from concurrent.futures import Future
+from typing import Any
+
+from dramatiq import Broker, Worker
+from dramatiq.asyncio import EventLoopThread, get_event_loop_thread, set_event_loop_thread
+
+from novapulse_adapters.dramatiq import broker_queue_name
+from novapulse_core.domain.jobs import QueueName, QueuePolicy
+from novapulse_core.services.job_runner import LifecycleRecorder
+
+log = logging.getLogger("novapulse.worker")
+
+Step = Callable[[], Coroutine[Any, Any, None]]
+
+
+class WorkerGroup:
+    """Serves `queues` in this process, highest priority first.
+
+    Each queue gets its own Dramatiq `Worker` with its own threads (the policy's concurrency),
+    so a backlog on a low-priority queue never holds up a high-priority one: that is how the
+    seed's priorities are made real (one Redis queue is FIFO; Dramatiq's actor priority only
+    orders messages a worker has already fetched). Async actors run on one event loop thread
+    that this group owns, which also flushes the lifecycle recorder.
+    """
+
+    def __init__(
+        self,
+        broker: Broker,
+        recorder: LifecycleRecorder,
+        policies: Mapping[QueueName, QueuePolicy],
+        *,
+        namespace: str,
+        queues: Collection[QueueName] | None = None,
+        poll_ms: int = 100,
+    ) -> None:
+        chosen = set(queues) if queues else set(policies)
+        self._policies = sorted((policies[q] for q in chosen), key=lambda p: p.priority)
+        self._broker = broker
+        self._recorder = recorder
+        self._namespace = namespace
+        self._poll_ms = poll_ms
+        self._workers: list[Worker] = []
+        self._loop_thread: EventLoopThread | None = None
+        self._flushing: Future[None] | None = None
+
+    @property
+    def queues(self) -> list[QueueName]:
+        return [p.queue for p in self._policies]
+
+    def start(
+        self,
+        *,
+        loop: asyncio.AbstractEventLoop | None = None,
+        prepare: Step | None = None,
+    ) -> None:
+        """Start consuming. Jobs run on `loop` when given (an embedding app's running loop, so
+        they share its clients), else on a loop thread of the group's own, where `prepare`
+        runs first (to open the clients the jobs will use on that loop)."""
+        if get_event_loop_thread() is not None:
+            raise RuntimeError("a worker group already runs in this process")
+        self._loop_thread = _BorrowedLoop(loop) if loop else EventLoopThread(log)
+        self._loop_thread.start(timeout=5.0)
+        set_event_loop_thread(self._loop_thread)
+        if prepare is not None:
+            asyncio.run_coroutine_threadsafe(prepare(), self._loop_thread.loop).result()
+        self._flushing = asyncio.run_coroutine_threadsafe(
+            self._recorder.run(), self._loop_thread.loop
+        )
+        for policy in self._policies:
+            worker = Worker(
+                self._broker,
+                queues={broker_queue_name(self._namespace, policy.queue)},
+                worker_threads=policy.concurrency,
+                worker_timeout=self._poll_ms,
+            )
+            worker.start()
+            self._workers.append(worker)
+        log.info(
+            "worker started",
+            extra={"queues": {p.queue.value: p.concurrency for p in self._policies}},
+        )
+
+    def stop(
+        self,
+        timeout_seconds: float,
+        *,
+        cleanup: Step | None = None,
+    ) -> None:
+        """Stop taking jobs, let running ones finish (up to the timeout), leave the rest queued,
+        and write every recorded transition before returning. Call it off the jobs' loop."""
+        stoppers = [
+            threading.Thread(target=worker.stop, kwargs={"timeout": int(timeout_seconds * 1000)})
+            for worker in self._workers
+        ]
+        for stopper in stoppers:
+            stopper.start()
+        for stopper in stoppers:
+            stopper.join()
+        self._workers.clear()
+        loop_thread, self._loop_thread = self._loop_thread, None
+        if loop_thread is None:
+            return
+        if self._flushing is not None:
+            self._flushing.cancel()
+        asyncio.run_coroutine_threadsafe(self._recorder.flush(), loop_thread.loop).result(
+            timeout=timeout_seconds
+        )
+        if cleanup is not None:
+            asyncio.run_coroutine_threadsafe(cleanup(), loop_thread.loop).result()
+        loop_thread.stop()  # type: ignore[no-untyped-call]
+        loop_thread.join()
+        set_event_loop_thread(None)
+        log.info("worker stopped")
+
+
+class _BorrowedLoop(EventLoopThread):
+    """Dramatiq's loop-thread interface over a loop that already runs (an embedding app's)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        threading.Thread.__init__(self)  # never started: the loop belongs to its owner
+        self.logger = log
+        self.interrupt_check_ival = 0.1
+        self.loop = loop
+
+    def start(self, *, timeout: float | None = None) -> None:
+        if not self.loop.is_running():
+            raise RuntimeError("the borrowed event loop is not running")
+
+    def stop(self) -> None:
+        """The loop's owner stops it."""
+
+    def join(self, timeout: float | None = None) -> None:
+        """Nothing to join: no thread was started."""
