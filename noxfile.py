@@ -25,8 +25,8 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff (lint and format) and the import-linter layer contracts."""
     session.install("-e", ".[all]", *_group("lint"))
-    session.run("ruff", "check", "src", "tests", "scripts", "noxfile.py")
-    session.run("ruff", "format", "--check", "src", "tests", "scripts", "noxfile.py")
+    session.run("ruff", "check", "src", "tests", "scripts", "bench", "noxfile.py")
+    session.run("ruff", "format", "--check", "src", "tests", "scripts", "bench", "noxfile.py")
     session.run("lint-imports")
 
 

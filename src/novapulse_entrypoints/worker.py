@@ -21,6 +21,17 @@ log = logging.getLogger("novapulse.worker")
 Step = Callable[[], Coroutine[Any, Any, None]]
 
 
+class _OneWorkerPerQueue(logging.Filter):
+    """Each Dramatiq worker adds its own middleware to the broker; with one worker per queue
+    Dramatiq warns that the type is added twice. Each copy only feeds its own worker's queues."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "same type twice" not in record.getMessage()
+
+
+_ONE_WORKER_PER_QUEUE = _OneWorkerPerQueue()
+
+
 class WorkerGroup:
     """Serves `queues` in this process, highest priority first.
 
@@ -74,6 +85,8 @@ class WorkerGroup:
         self._flushing = asyncio.run_coroutine_threadsafe(
             self._recorder.run(), self._loop_thread.loop
         )
+        broker_log = logging.getLogger(f"dramatiq.broker.{type(self._broker).__name__}")
+        broker_log.addFilter(_ONE_WORKER_PER_QUEUE)
         for policy in self._policies:
             worker = Worker(
                 self._broker,
@@ -87,6 +100,22 @@ class WorkerGroup:
             "worker started",
             extra={"queues": {p.queue.value: p.concurrency for p in self._policies}},
         )
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The loop the jobs run on (to run other coroutines beside them, e.g. in benchmarks)."""
+        if self._loop_thread is None:
+            raise RuntimeError("the worker group is not running")
+        return self._loop_thread.loop
+
+    def pause(self) -> None:
+        """Stop running jobs for now (fetched ones wait in memory)."""
+        for worker in self._workers:
+            worker.pause()
+
+    def resume(self) -> None:
+        for worker in self._workers:
+            worker.resume()
 
     def stop(
         self,

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
@@ -32,6 +28,7 @@ from novapulse_core.domain.errors import Unavailable
 from novapulse_core.ports.jobs import JobStore
 from novapulse_core.ports.stores import CompanyStore, DepartmentStore, UserStore
 from support.mongo_standin import mongo_url_for_tests, new_standin_client, redacted_url
+from support.redis_server import RedisServerUnavailable, private_redis_server
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -39,7 +36,6 @@ if TYPE_CHECKING:
 BACKENDS = ["memory", "mongo"]
 JOB_BACKENDS = ["memory", "redis", "mongo"]
 REAL_MONGO_TIMEOUT_MS = 2000
-REDIS_START_TIMEOUT_S = 10.0
 JOB_RETENTION = timedelta(days=365 * 60)
 """Long: Redis and MongoDB expire by the wall clock, and the job tests use fixed 2026 dates."""
 
@@ -135,42 +131,12 @@ def mongo_department_store(mongo_connection: MongoConnection) -> BeanieDepartmen
 @pytest.fixture(scope="session")
 def redis_server(unreachable_backends: dict[str, str]) -> Iterator[int]:
     """A private redis-server for the session (never the shared one on 6379); yields its port."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        _unreachable("redis-server is not installed")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
-    command += ["--appendonly", "no"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
     try:
-        _wait_for_port(port, process)
-    except RuntimeError as error:
-        process.kill()
-        process.wait()
+        with private_redis_server() as port:
+            yield port
+    except RedisServerUnavailable as error:
         unreachable_backends["redis"] = str(error)
         _unreachable(str(error))
-    try:
-        yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-def _wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + REDIS_START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"redis-server exited at start-up with code {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2) as connection:
-                connection.sendall(b"PING\r\n")
-                if connection.recv(16).startswith(b"+PONG"):
-                    return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"redis-server did not answer on port {port}")
 
 
 @pytest.fixture
