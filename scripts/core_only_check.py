@@ -21,7 +21,18 @@ from novapulse_adapters.memory import (
 from novapulse_core.services import CompanyService
 from novapulse_core.services.announcer import Announcer
 
-INFRASTRUCTURE = ("litestar", "beanie", "pymongo", "redis", "dramatiq", "jwt", "argon2", "httpx")
+INFRASTRUCTURE = (
+    "litestar",
+    "beanie",
+    "pymongo",
+    "redis",
+    "dramatiq",
+    "jwt",
+    "argon2",
+    "httpx",
+    "pyotp",
+    "cryptography",
+)
 
 
 class DigestHasher:

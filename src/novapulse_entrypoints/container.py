@@ -9,7 +9,13 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
-from novapulse_adapters.crypto import Argon2PasswordHasher, JwtTokenIssuer
+from novapulse_adapters.crypto import (
+    AesGcmSecretBox,
+    Argon2PasswordHasher,
+    JwtTokenIssuer,
+    PyOtpTotp,
+    derive_key,
+)
 from novapulse_adapters.dramatiq import DramatiqJobQueue, build_broker, register_actors
 from novapulse_adapters.memory import (
     InMemoryCompanyStore,
@@ -18,9 +24,18 @@ from novapulse_adapters.memory import (
     InMemoryUserStore,
 )
 from novapulse_adapters.memory.jobs import InMemoryJobStore
+from novapulse_adapters.memory.limits import InMemoryRateLimiter
 from novapulse_adapters.memory.mail import InMemoryOutbox
+from novapulse_adapters.memory.mfa import InMemoryMfaStore, InMemoryOtpReplayStore
+from novapulse_adapters.memory.sessions import (
+    InMemoryChallengeStore,
+    InMemoryRefreshTokenStore,
+    InMemoryTokenRevocations,
+)
 from novapulse_adapters.system import SystemClock, TimeOrderedIds
 from novapulse_core.domain.jobs import QueueName
+from novapulse_core.domain.limits import AttemptLimits
+from novapulse_core.domain.sessions import SessionPolicy
 from novapulse_core.services import (
     AuthService,
     CompanyService,
@@ -32,6 +47,7 @@ from novapulse_core.services.announcer import Announcer
 from novapulse_core.services.email import SEND_EMAIL, EmailService, WelcomeEmails
 from novapulse_core.services.job_runner import JobRunner, LifecycleRecorder
 from novapulse_core.services.jobs import JobService
+from novapulse_core.services.mfa import MfaService
 from novapulse_core.services.tasks import TaskRegistry
 from novapulse_entrypoints.settings import Settings, SettingsError
 from novapulse_entrypoints.worker import WorkerGroup
@@ -94,6 +110,30 @@ def _job_backend(settings: Settings) -> str:
     return "memory" if settings.redis_url is None else "redis"
 
 
+def _ephemeral_backend(settings: Settings) -> str:
+    """Short-lived shared state (rate limits, challenges, replays, revocations): Redis when
+    configured, so every API node sees the same; else this process's memory."""
+    return "memory" if settings.redis_url is None else "redis"
+
+
+def _session_policy(settings: Settings) -> SessionPolicy:
+    return SessionPolicy(
+        refresh_token_ttl=timedelta(seconds=settings.refresh_token_ttl_seconds),
+        session_max_age=timedelta(seconds=settings.session_max_age_seconds),
+        challenge_ttl=timedelta(seconds=settings.mfa_challenge_ttl_seconds),
+        enrollment_token_ttl=timedelta(seconds=settings.mfa_enrollment_token_ttl_seconds),
+    )
+
+
+def _attempt_limits(settings: Settings) -> AttemptLimits:
+    return AttemptLimits(
+        password_per_account=settings.login_failures_per_account,
+        code_per_account=settings.code_failures_per_account,
+        per_client=settings.login_failures_per_client,
+        window=timedelta(seconds=settings.login_failure_window_seconds),
+    )
+
+
 def _mail_backend(settings: Settings) -> str:
     return "memory" if settings.smtp_host is None else "smtp"
 
@@ -144,6 +184,7 @@ class Container(containers.DeclarativeContainer):
     token_issuer = providers.Singleton(
         JwtTokenIssuer,
         secret=settings.provided.jwt_secret,
+        private_key_pem=settings.provided.jwt_private_key_pem,
         clock=clock,
         issuer=settings.provided.jwt_issuer,
         audience=settings.provided.jwt_audience,
@@ -216,6 +257,97 @@ class Container(containers.DeclarativeContainer):
     )
     stats = providers.Singleton(StatsService, user_store, department_store)
     welcome_emails = providers.Singleton(WelcomeEmails, jobs, company_store, user_store, ids)
+    ephemeral_backend = providers.Callable(_ephemeral_backend, settings)
+    rate_limiter = providers.Selector(
+        ephemeral_backend,
+        memory=providers.Singleton(InMemoryRateLimiter, clock),
+        redis=providers.Singleton(
+            _redis,
+            "RedisRateLimiter",
+            redis_client,
+            clock,
+            namespace=settings.provided.queue_namespace,
+        ),
+    )
+    otp_replays = providers.Selector(
+        ephemeral_backend,
+        memory=providers.Singleton(InMemoryOtpReplayStore, clock),
+        redis=providers.Singleton(
+            _redis,
+            "RedisOtpReplayStore",
+            redis_client,
+            clock,
+            namespace=settings.provided.queue_namespace,
+        ),
+    )
+    challenges = providers.Selector(
+        ephemeral_backend,
+        memory=providers.Singleton(InMemoryChallengeStore, clock),
+        redis=providers.Singleton(
+            _redis,
+            "RedisChallengeStore",
+            redis_client,
+            clock,
+            namespace=settings.provided.queue_namespace,
+        ),
+    )
+    revocations = providers.Selector(
+        ephemeral_backend,
+        memory=providers.Singleton(InMemoryTokenRevocations, clock),
+        redis=providers.Singleton(
+            _redis,
+            "RedisTokenRevocations",
+            redis_client,
+            clock,
+            namespace=settings.provided.queue_namespace,
+        ),
+    )
+    refresh_tokens = providers.Selector(
+        providers.Callable(_job_backend, settings),
+        memory=providers.Singleton(InMemoryRefreshTokenStore, clock),
+        redis=providers.Singleton(
+            _redis,
+            "RedisRefreshTokenStore",
+            redis_client,
+            clock,
+            namespace=settings.provided.queue_namespace,
+        ),
+        mongo=providers.Singleton(_mongo, "BeanieRefreshTokenStore", clock),
+    )
+    mfa_store = providers.Selector(
+        store_backend,
+        memory=providers.Singleton(InMemoryMfaStore),
+        mongo=providers.Singleton(_mongo, "BeanieMfaStore"),
+    )
+    totp = providers.Singleton(PyOtpTotp)
+    secret_box = providers.Singleton(
+        AesGcmSecretBox,
+        providers.Callable(lambda s: derive_key(s.mfa_key, "mfa-secret-box"), settings),
+        previous_keys=providers.Callable(
+            lambda s: [derive_key(k, "mfa-secret-box") for k in s.mfa_previous_keys], settings
+        ),
+    )
+    attempt_limits = providers.Callable(_attempt_limits, settings)
+    mfa = providers.Singleton(
+        MfaService,
+        mfa_store,
+        user_store,
+        totp,
+        secret_box,
+        otp_replays,
+        rate_limiter,
+        password_hasher,
+        clock,
+        announcer,
+        recovery_code_key=providers.Callable(
+            lambda s: derive_key(s.mfa_key, "mfa-recovery-codes"), settings
+        ),
+        previous_recovery_code_keys=providers.Callable(
+            lambda s: [derive_key(k, "mfa-recovery-codes") for k in s.mfa_previous_keys], settings
+        ),
+        issuer=settings.provided.mfa_issuer,
+        limits=attempt_limits,
+    )
     auth = providers.Singleton(
         AuthService,
         user_store,
@@ -226,6 +358,15 @@ class Container(containers.DeclarativeContainer):
         access_token_ttl=providers.Callable(
             lambda s: timedelta(seconds=s.access_token_ttl_seconds), settings
         ),
+        companies=company_store,
+        mfa=mfa,
+        challenges=challenges,
+        refresh_tokens=refresh_tokens,
+        revocations=revocations,
+        limiter=rate_limiter,
+        announcer=announcer,
+        policy=providers.Callable(_session_policy, settings),
+        limits=attempt_limits,
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import secrets
 from collections.abc import Callable, Mapping
 from typing import Any, Literal, TypeVar
@@ -38,7 +40,11 @@ class Settings:
     """True when `jwt_secret` was generated at start-up (tokens die with the process)."""
 
     jwt_algorithm: str = "HS256"
-    """HS256, HS384 or HS512. Tokens signed with any other algorithm are refused."""
+    """HS256, HS384, HS512 (shared secret) or EdDSA, RS256 (private key, public keys at
+    `/.well-known/jwks.json`). Tokens signed with any other algorithm are refused."""
+
+    jwt_private_key_pem: bytes | None = attrs.field(default=None, repr=False)
+    """The PEM private key of EdDSA / RS256 (from `NOVAPULSE_JWT_PRIVATE_KEY_FILE`)."""
 
     jwt_issuer: str = "novapulse"
     """The `iss` claim written into and required of access tokens."""
@@ -48,6 +54,40 @@ class Settings:
 
     access_token_ttl_seconds: int = 900
     """Lifetime of an access token."""
+
+    refresh_token_ttl_seconds: int = 14 * 24 * 3600
+    """Lifetime of an unused refresh token; every refresh rotates it."""
+
+    session_max_age_seconds: int = 30 * 24 * 3600
+    """Absolute lifetime of a session (a refresh-token family), however often it rotates."""
+
+    mfa_challenge_ttl_seconds: int = 300
+    """How long a login's MFA challenge token stays usable."""
+
+    mfa_enrollment_token_ttl_seconds: int = 600
+    """How long the enrol-only token of a user whose role requires MFA stays usable."""
+
+    mfa_issuer: str = "NovaPulse"
+    """Issuer shown by authenticator apps (the `otpauth://` URI's issuer)."""
+
+    mfa_key: bytes = attrs.field(default=b"", repr=False)
+    """Master key (base64, at least 32 bytes) that encrypts TOTP secrets and keys recovery-code
+    hashes. Required once MongoDB is configured; on the embedded default a random one is made."""
+
+    mfa_previous_keys: tuple[bytes, ...] = attrs.field(default=(), repr=False)
+    """Earlier master keys, still accepted for reading, so `mfa_key` can be rotated."""
+
+    login_failures_per_account: int = 5
+    """Wrong passwords allowed per email within the window before logins are refused (429)."""
+
+    code_failures_per_account: int = 5
+    """Wrong MFA or recovery codes allowed per user within the window."""
+
+    login_failures_per_client: int = 50
+    """Failures of either kind allowed per client address within the window."""
+
+    login_failure_window_seconds: int = 900
+    """The sliding window of those counts; a lock lifts as old failures leave it."""
 
     argon2_time_cost: int = 3
     """Argon2id iterations. Raising it re-hashes each password at its owner's next login."""
@@ -123,31 +163,38 @@ class Settings:
         """Build settings from an environment mapping; raise SettingsError on a bad value."""
         read = _Reader(environ)
         mongo_url = read("MONGO_URL", str, None)
-        secret = read("JWT_SECRET", str, None)
-        if secret is None and mongo_url is not None:
+        signing = _signing(read, persistent=mongo_url is not None)
+        mfa_key = read("MFA_KEY", _key, None)
+        if mfa_key is None and mongo_url is not None:
             raise SettingsError(
-                f"{PREFIX}JWT_SECRET is required when {PREFIX}MONGO_URL is set "
-                "(every API node must share it); generate one with: "
-                "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+                f"{PREFIX}MFA_KEY is required when {PREFIX}MONGO_URL is set (it encrypts stored "
+                "TOTP secrets); generate one with: "
+                "python -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())'"
             )
-        if secret is not None and len(secret.encode()) < 32:
-            raise SettingsError(f"{PREFIX}JWT_SECRET must be at least 32 bytes long")
         log_format = read("LOG_FORMAT", str, "json")
         if log_format not in ("json", "console"):
             raise SettingsError(f"{PREFIX}LOG_FORMAT must be json or console, not {log_format!r}")
-        algorithm = read("JWT_ALGORITHM", str, "HS256")
-        if algorithm not in ("HS256", "HS384", "HS512"):
-            raise SettingsError(f"{PREFIX}JWT_ALGORITHM must be HS256, HS384 or HS512")
         return cls(
+            **signing,
             mongo_url=mongo_url,
             mongo_database=read("MONGO_DATABASE", str, "novapulse"),
             mongo_timeout_ms=read("MONGO_TIMEOUT_MS", _positive_int, 2000),
-            jwt_secret=secret or secrets.token_urlsafe(48),
-            jwt_secret_generated=secret is None,
-            jwt_algorithm=algorithm,
             jwt_issuer=read("JWT_ISSUER", str, "novapulse"),
             jwt_audience=read("JWT_AUDIENCE", str, "novapulse-api"),
             access_token_ttl_seconds=read("ACCESS_TOKEN_TTL_SECONDS", _positive_int, 900),
+            refresh_token_ttl_seconds=read("REFRESH_TOKEN_TTL_SECONDS", _positive_int, 14 * 86400),
+            session_max_age_seconds=read("SESSION_MAX_AGE_SECONDS", _positive_int, 30 * 86400),
+            mfa_challenge_ttl_seconds=read("MFA_CHALLENGE_TTL_SECONDS", _positive_int, 300),
+            mfa_enrollment_token_ttl_seconds=read(
+                "MFA_ENROLLMENT_TOKEN_TTL_SECONDS", _positive_int, 600
+            ),
+            mfa_issuer=read("MFA_ISSUER", str, "NovaPulse"),
+            mfa_key=mfa_key or secrets.token_bytes(32),
+            mfa_previous_keys=tuple(read("MFA_PREVIOUS_KEYS", _keys, [])),
+            login_failures_per_account=read("LOGIN_FAILURES_PER_ACCOUNT", _positive_int, 5),
+            code_failures_per_account=read("CODE_FAILURES_PER_ACCOUNT", _positive_int, 5),
+            login_failures_per_client=read("LOGIN_FAILURES_PER_CLIENT", _positive_int, 50),
+            login_failure_window_seconds=read("LOGIN_FAILURE_WINDOW_SECONDS", _positive_int, 900),
             argon2_time_cost=read("ARGON2_TIME_COST", _positive_int, 3),
             argon2_memory_kib=read("ARGON2_MEMORY_KIB", _positive_int, 65536),
             argon2_parallelism=read("ARGON2_PARALLELISM", _positive_int, 4),
@@ -267,3 +314,78 @@ def _queue_policies(read: _Reader) -> dict[QueueName, QueuePolicy]:
             ),
         )
     return policies
+
+
+def _key(raw: str) -> bytes:
+    try:
+        key = base64.b64decode(raw, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("expected base64") from None
+    if len(key) < 32:
+        raise ValueError(f"expected at least 32 bytes, got {len(key)}")
+    return key
+
+
+def _keys(raw: str) -> list[bytes]:
+    return [_key(part.strip()) for part in raw.split(",") if part.strip()]
+
+
+def _signing(read: _Reader, *, persistent: bool) -> dict[str, Any]:
+    """The token signing settings. A process that shares state with others (MongoDB) needs its
+    key from the environment; the embedded default makes one that dies with the process."""
+    algorithm = read("JWT_ALGORITHM", str, "HS256")
+    if algorithm not in ("HS256", "HS384", "HS512", "EdDSA", "RS256"):
+        raise SettingsError(f"{PREFIX}JWT_ALGORITHM must be HS256, HS384, HS512, EdDSA or RS256")
+    if algorithm.startswith("HS"):
+        secret = read("JWT_SECRET", str, None)
+        if secret is None and persistent:
+            raise SettingsError(
+                f"{PREFIX}JWT_SECRET is required when {PREFIX}MONGO_URL is set "
+                "(every API node must share it); generate one with: "
+                "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+            )
+        if secret is not None and len(secret.encode()) < 32:
+            raise SettingsError(f"{PREFIX}JWT_SECRET must be at least 32 bytes long")
+        return {
+            "jwt_algorithm": algorithm,
+            "jwt_secret": secret or secrets.token_urlsafe(48),
+            "jwt_secret_generated": secret is None,
+        }
+    pem = read("JWT_PRIVATE_KEY_FILE", _pem_file, None)
+    if pem is None and persistent:
+        raise SettingsError(
+            f"{PREFIX}JWT_PRIVATE_KEY_FILE is required for {algorithm} when "
+            f"{PREFIX}MONGO_URL is set (every API node must sign with the same key)"
+        )
+    return {
+        "jwt_algorithm": algorithm,
+        "jwt_private_key_pem": pem or _new_private_key(algorithm),
+        "jwt_secret_generated": pem is None,
+    }
+
+
+def _pem_file(raw: str) -> bytes:
+    try:
+        with open(raw, "rb") as file:
+            pem = file.read()
+    except OSError as error:
+        raise ValueError(f"cannot read {raw!r}: {error.strerror}") from None
+    if b"PRIVATE KEY-----" not in pem:
+        raise ValueError(f"{raw!r} holds no PEM private key")
+    return pem
+
+
+def _new_private_key(algorithm: str) -> bytes:
+    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+    from cryptography.hazmat.primitives.serialization import (
+        Encoding,
+        NoEncryption,
+        PrivateFormat,
+    )
+
+    key = (
+        ed25519.Ed25519PrivateKey.generate()
+        if algorithm == "EdDSA"
+        else rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    )
+    return key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())

@@ -4,18 +4,27 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import timedelta
 from typing import TYPE_CHECKING, NoReturn
 
 import pytest
 
+from novapulse_adapters.crypto import AesGcmSecretBox, PyOtpTotp
 from novapulse_adapters.memory import (
     FrozenClock,
+    InMemoryChallengeStore,
     InMemoryCompanyStore,
     InMemoryDepartmentStore,
     InMemoryJobStore,
+    InMemoryMfaStore,
+    InMemoryOtpReplayStore,
+    InMemoryRateLimiter,
+    InMemoryRefreshTokenStore,
+    InMemoryTokenRevocations,
     InMemoryUserStore,
+    InsecureSecretBox,
+    StdlibTotp,
 )
 from novapulse_adapters.mongo import (
     BeanieCompanyStore,
@@ -26,6 +35,9 @@ from novapulse_adapters.mongo import (
 )
 from novapulse_core.domain.errors import Unavailable
 from novapulse_core.ports.jobs import JobStore
+from novapulse_core.ports.limits import RateLimiter
+from novapulse_core.ports.mfa import MfaStore, OtpReplayStore, Totp
+from novapulse_core.ports.sessions import ChallengeStore, RefreshTokenStore, TokenRevocations
 from novapulse_core.ports.stores import CompanyStore, DepartmentStore, UserStore
 from support.mongo_standin import mongo_url_for_tests, new_standin_client, redacted_url
 from support.redis_server import RedisServerUnavailable, private_redis_server
@@ -184,3 +196,148 @@ def redis_job_store(redis_client: Redis) -> JobStore:
 @pytest.fixture
 def mongo_job_store(mongo_connection: MongoConnection) -> BeanieJobStore:
     return BeanieJobStore(retention=JOB_RETENTION)
+
+
+# MFA and sessions. Each port lists its backends; adding one (say "redis") is its name in the
+# list plus a `redis_<port>` fixture. Adapters that expire entries take `store_clock` and judge
+# expiry by it (a server's own TTLs may only collect garbage), so expiry tests move that clock.
+
+MFA_STORE_BACKENDS = ["memory", "mongo"]
+OTP_REPLAY_BACKENDS = ["memory", "redis"]
+CHALLENGE_BACKENDS = ["memory", "redis"]
+REFRESH_TOKEN_BACKENDS = ["memory", "redis", "mongo"]
+REVOCATION_BACKENDS = ["memory", "redis"]
+RATE_LIMITER_BACKENDS = ["memory", "redis"]
+REFRESH_TOKEN_GC_GRACE = JOB_RETENTION
+"""Long: MongoDB's TTL monitor (and the stand-in's, at once) runs on the wall clock, and the
+tests' frozen clock starts in the past."""
+TOTP_ADAPTERS = ["pyotp", "stdlib"]
+SECRET_BOX_ADAPTERS = ["aesgcm", "insecure"]
+SECRET_BOX_KEY = bytes(range(32))
+
+
+def _port(name: str, backends: list[str]) -> Callable[[pytest.FixtureRequest], object]:
+    """The fixture `name`, resolving `<backend>_<name>` lazily for each backend in turn."""
+
+    @pytest.fixture(name=name, params=backends)
+    def by_backend(request: pytest.FixtureRequest) -> object:
+        return request.getfixturevalue(f"{request.param}_{name}")
+
+    return by_backend
+
+
+mfa_store = _port("mfa_store", MFA_STORE_BACKENDS)
+otp_replay_store = _port("otp_replay_store", OTP_REPLAY_BACKENDS)
+challenge_store = _port("challenge_store", CHALLENGE_BACKENDS)
+refresh_token_store = _port("refresh_token_store", REFRESH_TOKEN_BACKENDS)
+token_revocations = _port("token_revocations", REVOCATION_BACKENDS)
+rate_limiter = _port("rate_limiter", RATE_LIMITER_BACKENDS)
+totp_factory = _port("totp_factory", TOTP_ADAPTERS)
+secret_box = _port("secret_box", SECRET_BOX_ADAPTERS)
+
+
+@pytest.fixture
+def store_clock() -> FrozenClock:
+    """The clock the expiring adapters of a test judge by; the test moves it."""
+    return FrozenClock()
+
+
+@pytest.fixture
+def memory_mfa_store() -> InMemoryMfaStore:
+    return InMemoryMfaStore()
+
+
+@pytest.fixture
+def memory_otp_replay_store(store_clock: FrozenClock) -> InMemoryOtpReplayStore:
+    return InMemoryOtpReplayStore(store_clock)
+
+
+@pytest.fixture
+def memory_challenge_store(store_clock: FrozenClock) -> InMemoryChallengeStore:
+    return InMemoryChallengeStore(store_clock)
+
+
+@pytest.fixture
+def memory_refresh_token_store(store_clock: FrozenClock) -> InMemoryRefreshTokenStore:
+    return InMemoryRefreshTokenStore(store_clock)
+
+
+@pytest.fixture
+def memory_token_revocations(store_clock: FrozenClock) -> InMemoryTokenRevocations:
+    return InMemoryTokenRevocations(store_clock)
+
+
+@pytest.fixture
+def memory_rate_limiter(store_clock: FrozenClock) -> InMemoryRateLimiter:
+    return InMemoryRateLimiter(store_clock)
+
+
+@pytest.fixture
+def mongo_mfa_store(mongo_connection: MongoConnection) -> MfaStore:
+    from novapulse_adapters.mongo import BeanieMfaStore
+
+    return BeanieMfaStore()
+
+
+@pytest.fixture
+def redis_otp_replay_store(redis_client: Redis, store_clock: FrozenClock) -> OtpReplayStore:
+    from novapulse_adapters.redis import RedisOtpReplayStore
+
+    return RedisOtpReplayStore(redis_client, store_clock, namespace="contract")
+
+
+@pytest.fixture
+def redis_challenge_store(redis_client: Redis, store_clock: FrozenClock) -> ChallengeStore:
+    from novapulse_adapters.redis import RedisChallengeStore
+
+    return RedisChallengeStore(redis_client, store_clock, namespace="contract")
+
+
+@pytest.fixture
+def redis_refresh_token_store(redis_client: Redis, store_clock: FrozenClock) -> RefreshTokenStore:
+    from novapulse_adapters.redis import RedisRefreshTokenStore
+
+    return RedisRefreshTokenStore(redis_client, store_clock, namespace="contract")
+
+
+@pytest.fixture
+def mongo_refresh_token_store(
+    mongo_connection: MongoConnection, store_clock: FrozenClock
+) -> RefreshTokenStore:
+    from novapulse_adapters.mongo import BeanieRefreshTokenStore
+
+    return BeanieRefreshTokenStore(store_clock, gc_grace=REFRESH_TOKEN_GC_GRACE)
+
+
+@pytest.fixture
+def redis_token_revocations(redis_client: Redis, store_clock: FrozenClock) -> TokenRevocations:
+    from novapulse_adapters.redis import RedisTokenRevocations
+
+    return RedisTokenRevocations(redis_client, store_clock, namespace="contract")
+
+
+@pytest.fixture
+def redis_rate_limiter(redis_client: Redis, store_clock: FrozenClock) -> RateLimiter:
+    from novapulse_adapters.redis import RedisRateLimiter
+
+    return RedisRateLimiter(redis_client, store_clock, namespace="contract")
+
+
+@pytest.fixture
+def pyotp_totp_factory() -> Callable[..., Totp]:
+    return PyOtpTotp
+
+
+@pytest.fixture
+def stdlib_totp_factory() -> Callable[..., Totp]:
+    return StdlibTotp
+
+
+@pytest.fixture
+def aesgcm_secret_box() -> AesGcmSecretBox:
+    return AesGcmSecretBox(SECRET_BOX_KEY)
+
+
+@pytest.fixture
+def insecure_secret_box() -> InsecureSecretBox:
+    return InsecureSecretBox()

@@ -8,8 +8,9 @@ from typing import Any
 import attrs
 import pytest
 
+from novapulse_adapters.mongo import BeanieCompanyStore, MongoConnection
 from novapulse_core.domain.errors import Conflict, NotFound
-from novapulse_core.domain.identity import Company
+from novapulse_core.domain.identity import Company, Role
 from novapulse_core.ports.stores import CompanyStore
 
 T0 = datetime(2026, 3, 1, 9, 30, 15, 123000, tzinfo=UTC)
@@ -110,3 +111,28 @@ async def test_updating_an_unknown_company_is_not_found(company_store: CompanySt
         await company_store.update(next_version(a_company("co-2")))
     with pytest.raises(NotFound):
         await company_store.get("co-2")
+
+
+async def test_the_roles_that_require_mfa_read_back_and_change(
+    company_store: CompanyStore,
+) -> None:
+    company = a_company(mfa_required_roles=frozenset({Role.OWNER, Role.ADMIN}))
+    await company_store.add(company)
+    assert await company_store.get("co-1") == company
+
+    relaxed = next_version(company, mfa_required_roles=frozenset())
+    await company_store.update(relaxed)
+
+    assert (await company_store.get("co-1")).mfa_required_roles == frozenset()
+
+
+async def test_a_mongo_company_written_before_the_mfa_setting_reads_as_requiring_none(
+    mongo_connection: MongoConnection,
+) -> None:
+    await mongo_connection.database["companies"].insert_one(
+        {"_id": "co-1", "name": "Acme", "created_at": T0, "updated_at": T0, "version": 1}
+    )
+
+    company = await BeanieCompanyStore().get("co-1")
+
+    assert company.mfa_required_roles == frozenset()

@@ -42,6 +42,8 @@ def claims_of(account: Account, settings: Settings, **changes: Any) -> dict[str,
         "exp": now + settings.access_token_ttl_seconds,
         "iss": settings.jwt_issuer,
         "aud": settings.jwt_audience,
+        "amr": ["pwd"],
+        "scope": "full",
     }
     return {**claims, **changes}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import sys
@@ -30,6 +31,18 @@ def novapulse(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
         (("serve",), {"NOVAPULSE_ACCESS_TOKEN_TTL_SECONDS": "soon"}, "expected a whole number"),
         (("serve",), {"NOVAPULSE_LOG_FORMAT": "xml"}, "json or console"),
         (("serve",), {"NOVAPULSE_MONGO_URL": "mongodb://db"}, "NOVAPULSE_JWT_SECRET is required"),
+        (
+            ("serve",),
+            {"NOVAPULSE_MONGO_URL": "mongodb://db", "NOVAPULSE_JWT_SECRET": "x" * 40},
+            "NOVAPULSE_MFA_KEY is required",
+        ),
+        (("serve",), {"NOVAPULSE_MFA_KEY": "c2hvcnQ="}, "at least 32 bytes"),
+        (
+            ("serve",),
+            {"NOVAPULSE_JWT_ALGORITHM": "EdDSA", "NOVAPULSE_JWT_PRIVATE_KEY_FILE": "/no/such/key"},
+            "cannot read '/no/such/key'",
+        ),
+        (("serve",), {"NOVAPULSE_JWT_ALGORITHM": "none"}, "must be HS256, HS384, HS512"),
         (("serve", "--workers", "2"), {}, "needs NOVAPULSE_MONGO_URL"),
         (("serve", "--port", "70000"), {}, "between 1 and 65535"),
         (
@@ -62,6 +75,7 @@ def test_bootstrap_against_an_unreachable_mongodb_says_so_in_one_line() -> None:
         NOVAPULSE_MONGO_URL=f"mongodb://127.0.0.1:{free_port()}",
         NOVAPULSE_MONGO_TIMEOUT_MS="300",
         NOVAPULSE_JWT_SECRET="x" * 40,
+        NOVAPULSE_MFA_KEY=base64.b64encode(b"k" * 32).decode(),
     )
     assert result.returncode == 1
     assert result.stderr.startswith("novapulse: ")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,6 +20,7 @@ from .conftest import PASSWORD, make_settings
 from .servers import Server, free_port, running_server
 
 SECRET = "integration-test-secret-of-at-least-32-bytes"
+MFA_KEY = base64.b64encode(b"k" * 32).decode()
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +31,7 @@ def server_on_unreachable_mongo() -> Iterator[Server]:
         "NOVAPULSE_MONGO_URL": f"mongodb://127.0.0.1:{free_port()}",
         "NOVAPULSE_MONGO_TIMEOUT_MS": "200",
         "NOVAPULSE_JWT_SECRET": SECRET,
+        "NOVAPULSE_MFA_KEY": MFA_KEY,
     }
     with running_server(env=env) as server:
         yield server
@@ -36,7 +39,11 @@ def server_on_unreachable_mongo() -> Iterator[Server]:
 
 @pytest.fixture
 def app_on_standin_mongo() -> Iterator[TestClient[Any]]:
-    settings = make_settings(NOVAPULSE_MONGO_URL="mongodb://stand-in", NOVAPULSE_JWT_SECRET=SECRET)
+    settings = make_settings(
+        NOVAPULSE_MONGO_URL="mongodb://stand-in",
+        NOVAPULSE_JWT_SECRET=SECRET,
+        NOVAPULSE_MFA_KEY=MFA_KEY,
+    )
     container = build_container(settings)
     container.mongo.override(providers.Object(MongoConnection(client=new_standin_client())))
     with TestClient(create_app(settings, container)) as client:

@@ -22,7 +22,7 @@ from schemathesis.checks import allow_header_conformance
 
 from novapulse_entrypoints.api import create_app
 
-from .conftest import Account, add_user, make_settings, sign_up
+from .conftest import PASSWORD, Account, add_user, make_settings, sign_up
 
 SCHEMA_PATH = "/schema/openapi.json"
 DELETE_DEPARTMENT = ("DELETE", "/api/v1/departments/{department_id}")
@@ -71,11 +71,25 @@ def existing_ids(method: str, path: str) -> dict[str, str]:
     return {"department_id": WORLD.department_id, "user_id": WORLD.member.user_id}
 
 
-@schema.auth()
+LOGOUTS = {"/api/v1/auth/logout", "/api/v1/auth/logout/all"}
+
+
+def fresh_member_token() -> str:
+    """A new session of the member, for the routes that end sessions."""
+    body = {"email": WORLD.member.email, "password": PASSWORD}
+    response = schema["/api/v1/auth/login"]["POST"].Case(body=body).call()
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
+
+
+@schema.auth(refresh_interval=None)
 class OwnerToken:
-    """Every request carries the owner's token (schemathesis drops it to test 401s)."""
+    """Every request carries the owner's token (schemathesis drops it to test 401s), but a
+    logout ends a fresh session of the member, so the owner's token stays valid."""
 
     def get(self, case: Case[Any], context: AuthContext) -> str:
+        if case.operation.path in LOGOUTS:
+            return fresh_member_token()
         return WORLD.owner.token
 
     def set(self, case: Case[Any], data: str, context: AuthContext) -> None:

@@ -7,22 +7,39 @@ from datetime import timedelta
 
 import attrs
 
-from novapulse_adapters.crypto import Argon2PasswordHasher, JwtTokenIssuer
+from novapulse_adapters.crypto import (
+    AesGcmSecretBox,
+    Argon2PasswordHasher,
+    JwtTokenIssuer,
+    PyOtpTotp,
+)
 from novapulse_adapters.memory import (
     FrozenClock,
+    InMemoryChallengeStore,
     InMemoryCompanyStore,
     InMemoryDepartmentStore,
     InMemoryEventBus,
+    InMemoryMfaStore,
+    InMemoryOtpReplayStore,
+    InMemoryRateLimiter,
+    InMemoryRefreshTokenStore,
+    InMemoryTokenRevocations,
     InMemoryUserStore,
     SequentialIds,
 )
 from novapulse_core.domain.access import Principal
+from novapulse_core.domain.auth import Authenticated, LoginOutcome
 from novapulse_core.domain.events import DomainEvent
 from novapulse_core.domain.identity import Company, Role, User
+from novapulse_core.domain.limits import AttemptLimits
+from novapulse_core.domain.mfa import TOTP_STEP
+from novapulse_core.domain.sessions import SessionPolicy
+from novapulse_core.ports import UserStore
 from novapulse_core.services import (
     AuthService,
     CompanyService,
     DepartmentService,
+    MfaService,
     StatsService,
     UserService,
 )
@@ -34,6 +51,12 @@ ISSUER = "novapulse-unit"
 AUDIENCE = "novapulse-api"
 TOKEN_TTL = timedelta(minutes=15)
 LEEWAY = timedelta(seconds=30)
+SECRET_BOX_KEY = bytes(range(32))
+RECOVERY_CODE_KEY = b"unit-test-recovery-code-key-0123456789abcdef"
+MFA_ISSUER = "NovaPulse"
+POLICY = SessionPolicy()
+LIMITS = AttemptLimits()
+CLIENT = "203.0.113.7"
 
 
 def fast_hasher(*, time_cost: int = 1, memory_cost_kib: int = 8) -> Argon2PasswordHasher:
@@ -73,6 +96,15 @@ class Tenant:
     owner: Member
 
 
+@attrs.frozen
+class Enrolled:
+    """A member whose MFA is on: the secret their app holds and the recovery codes shown."""
+
+    member: Member
+    secret: str
+    recovery_codes: tuple[str, ...]
+
+
 class Platform:
     """The services, the stores behind them, the event bus and the clock, wired once."""
 
@@ -87,6 +119,14 @@ class Platform:
         self.tokens = JwtTokenIssuer(
             secret=JWT_SECRET, clock=self.clock, issuer=ISSUER, audience=AUDIENCE, leeway=LEEWAY
         )
+        self.mfa_store = InMemoryMfaStore()
+        self.replays = InMemoryOtpReplayStore(self.clock)
+        self.challenges = InMemoryChallengeStore(self.clock)
+        self.refresh_tokens = InMemoryRefreshTokenStore(self.clock)
+        self.revocations = InMemoryTokenRevocations(self.clock)
+        self.limiter = InMemoryRateLimiter(self.clock)
+        self.totp = PyOtpTotp()
+        self.box = AesGcmSecretBox(SECRET_BOX_KEY)
         self.announcer = Announcer(self.events, self.ids, self.clock)
         self.companies = CompanyService(
             self.company_store, self.user_store, self.hasher, self.ids, self.clock, self.announcer
@@ -96,14 +136,68 @@ class Platform:
             self.department_store, self.user_store, self.ids, self.clock, self.announcer
         )
         self.stats = StatsService(self.user_store, self.department_store)
+        self.mfa = MfaService(
+            self.mfa_store,
+            self.user_store,
+            self.totp,
+            self.box,
+            self.replays,
+            self.limiter,
+            self.hasher,
+            self.clock,
+            self.announcer,
+            recovery_code_key=RECOVERY_CODE_KEY,
+            issuer=MFA_ISSUER,
+            limits=LIMITS,
+        )
         self.auth = self.auth_with(self.hasher)
         self._emails = itertools.count(1)
 
-    def auth_with(self, hasher: Argon2PasswordHasher) -> AuthService:
+    def auth_with(
+        self, hasher: Argon2PasswordHasher, *, users: UserStore | None = None
+    ) -> AuthService:
         """An AuthService on this platform's stores and tokens, hashing with `hasher`."""
         return AuthService(
-            self.user_store, hasher, self.tokens, self.ids, self.clock, access_token_ttl=TOKEN_TTL
+            users or self.user_store,
+            hasher,
+            self.tokens,
+            self.ids,
+            self.clock,
+            access_token_ttl=TOKEN_TTL,
+            companies=self.company_store,
+            mfa=self.mfa,
+            challenges=self.challenges,
+            refresh_tokens=self.refresh_tokens,
+            revocations=self.revocations,
+            limiter=self.limiter,
+            announcer=self.announcer,
+            policy=POLICY,
+            limits=LIMITS,
         )
+
+    def code(self, secret: str, *, steps: int = 0) -> str:
+        """The code an authenticator shows now, or `steps` time steps away from now."""
+        return self.totp.code_at(secret, self.clock.now() + TOTP_STEP * steps)
+
+    def next_step(self) -> None:
+        """Move the clock into the next TOTP step, so a fresh code can be spent."""
+        self.clock.advance(TOTP_STEP)
+
+    async def enrol(self, member: Member) -> Enrolled:
+        """Set up and confirm MFA for `member`, as their authenticator app would."""
+        setup = await self.mfa.start_enrollment(member.principal)
+        codes = await self.mfa.confirm_enrollment(member.principal, self.code(setup.secret))
+        self.next_step()  # the confirming code is spent; tests start on a fresh step
+        return Enrolled(member, setup.secret, codes)
+
+    async def session(self, member: Member) -> Authenticated:
+        """A full session of a member without MFA (fails the test otherwise)."""
+        outcome = await self.auth.login(member.user.email, member.password)
+        assert isinstance(outcome, Authenticated), outcome
+        return outcome
+
+    async def login(self, member: Member, **kwargs: str) -> LoginOutcome:
+        return await self.auth.login(member.user.email, member.password, **kwargs)
 
     async def register(self, company_name: str = "Acme", *, email: str | None = None) -> Tenant:
         registration = await self.companies.register(

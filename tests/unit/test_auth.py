@@ -14,7 +14,6 @@ from novapulse_adapters.memory import InMemoryUserStore
 from novapulse_core.domain.auth import AccessClaims
 from novapulse_core.domain.errors import Unauthenticated, Unavailable
 from novapulse_core.domain.identity import Role, User
-from novapulse_core.services import AuthService
 
 from .kit import (
     AUDIENCE,
@@ -342,9 +341,7 @@ async def test_a_hash_upgrade_that_cannot_be_saved_does_not_fail_the_login(
     store = UnwritableUserStore()
     await store.add(member.user)
     stronger = fast_hasher(time_cost=2, memory_cost_kib=16)
-    auth = AuthService(
-        store, stronger, platform.tokens, platform.ids, platform.clock, access_token_ttl=TOKEN_TTL
-    )
+    auth = platform.auth_with(stronger, users=store)
 
     outcome = await auth.login(member.user.email, PASSWORD)
 

@@ -300,7 +300,17 @@ async def test_the_recorder_keeps_a_batch_the_store_refused_and_writes_it_later(
     job = await jobs.service.enqueue("email.send", {}, company_id="co-a")
     await jobs.runner.run(job.id, job.task, job.payload, attempt=1, retries=0)
 
+    assert (await jobs.store.get(job.id)).state is JobState.WAITING  # the run's write refused
     await jobs.recorder.flush()
-    assert (await jobs.store.get(job.id)).state is JobState.WAITING
-    await jobs.recorder.flush()
+    assert (await jobs.store.get(job.id)).state is JobState.COMPLETED
+
+
+async def test_an_attempt_is_written_to_the_store_before_its_outcome_is_returned() -> None:
+    """The broker acknowledges a message after the outcome: a worker killed in between must
+    leave a job that is delivered again, not a record stuck at active."""
+    jobs = Jobs(Flaky())
+    job = await jobs.service.enqueue("email.send", {}, company_id="co-a")
+
+    await jobs.runner.run(job.id, job.task, job.payload, attempt=1, retries=0)
+
     assert (await jobs.store.get(job.id)).state is JobState.COMPLETED

@@ -48,11 +48,12 @@ def build_broker(
     """
     if redis_url is None:
         return StubBroker(middleware=_middleware())
-    from dramatiq.brokers.redis import RedisBroker
+    from dramatiq.brokers.redis import MAINTENANCE_SCALE, RedisBroker
 
     return RedisBroker(  # type: ignore[no-untyped-call]
         url=redis_url,
         middleware=_middleware(),
         heartbeat_timeout=heartbeat_timeout_ms,
-        maintenance_chance=maintenance_chance,
+        # Dramatiq counts the chance in millionths of its commands, not as "one in N".
+        maintenance_chance=max(1, MAINTENANCE_SCALE // maintenance_chance),
     )

@@ -66,10 +66,21 @@ class DramatiqJobQueue:
         return QueueDepth(waiting=int(waiting), delayed=int(delayed), dead=int(dead))
 
     def _redis_discard_dead(self, name: str, job_id: str) -> None:
+        # The Redis broker files each enqueued copy under a fresh `redis_message_id`, not under
+        # the message id (the job id): find this job's dead letters by their payload.
         client, ns = self._redis()
+        dead = f"{ns}:{name}.XQ"
+        needle = job_id.encode()
+        letters = [
+            redis_id
+            for redis_id, data in client.hscan_iter(f"{dead}.msgs")
+            if needle in data and Message.decode(data).message_id == job_id
+        ]
+        if not letters:
+            return
         with client.pipeline(transaction=True) as pipe:
-            pipe.zrem(f"{ns}:{name}.XQ", job_id)
-            pipe.hdel(f"{ns}:{name}.XQ.msgs", job_id)
+            pipe.zrem(dead, *letters)
+            pipe.hdel(f"{dead}.msgs", *letters)
             pipe.execute()
 
     def _redis(self) -> tuple[Any, str]:

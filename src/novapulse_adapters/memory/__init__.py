@@ -2,21 +2,38 @@
 
 from novapulse_adapters.memory.events import InMemoryEventBus
 from novapulse_adapters.memory.jobs import InMemoryJobStore
+from novapulse_adapters.memory.limits import InMemoryRateLimiter
 from novapulse_adapters.memory.mail import InMemoryOutbox
+from novapulse_adapters.memory.mfa import InMemoryMfaStore, InMemoryOtpReplayStore
+from novapulse_adapters.memory.secret_box import InsecureSecretBox
+from novapulse_adapters.memory.sessions import (
+    InMemoryChallengeStore,
+    InMemoryRefreshTokenStore,
+    InMemoryTokenRevocations,
+)
 from novapulse_adapters.memory.stores import (
     InMemoryCompanyStore,
     InMemoryDepartmentStore,
     InMemoryUserStore,
 )
 from novapulse_adapters.memory.system import FrozenClock, SequentialIds
+from novapulse_adapters.memory.totp import StdlibTotp
 
 __all__ = [
     "FrozenClock",
+    "InMemoryChallengeStore",
     "InMemoryCompanyStore",
     "InMemoryDepartmentStore",
     "InMemoryEventBus",
     "InMemoryJobStore",
+    "InMemoryMfaStore",
+    "InMemoryOtpReplayStore",
     "InMemoryOutbox",
+    "InMemoryRateLimiter",
+    "InMemoryRefreshTokenStore",
+    "InMemoryTokenRevocations",
     "InMemoryUserStore",
+    "InsecureSecretBox",
     "SequentialIds",
+    "StdlibTotp",
 ]

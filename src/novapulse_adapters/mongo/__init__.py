@@ -8,6 +8,8 @@ from novapulse_adapters.mongo.documents import (
     UserDocument,
 )
 from novapulse_adapters.mongo.jobs import BeanieJobStore, JobDocument
+from novapulse_adapters.mongo.mfa import BeanieMfaStore, MfaDocument
+from novapulse_adapters.mongo.sessions import BeanieRefreshTokenStore, RefreshTokenDocument
 from novapulse_adapters.mongo.stores import (
     BeanieCompanyStore,
     BeanieDepartmentStore,
@@ -19,10 +21,14 @@ __all__ = [
     "BeanieCompanyStore",
     "BeanieDepartmentStore",
     "BeanieJobStore",
+    "BeanieMfaStore",
+    "BeanieRefreshTokenStore",
     "BeanieUserStore",
     "CompanyDocument",
     "DepartmentDocument",
     "JobDocument",
+    "MfaDocument",
     "MongoConnection",
+    "RefreshTokenDocument",
     "UserDocument",
 ]

@@ -8,6 +8,8 @@ from beanie import Document
 from pymongo import ASCENDING, IndexModel
 
 from novapulse_adapters.mongo.jobs import JobDocument
+from novapulse_adapters.mongo.mfa import MfaDocument
+from novapulse_adapters.mongo.sessions import RefreshTokenDocument
 from novapulse_core.domain.identity import Company, Department, Role, User
 
 __all__ = ["DOCUMENT_MODELS", "CompanyDocument", "DepartmentDocument", "UserDocument", "name_key"]
@@ -31,6 +33,7 @@ class CompanyDocument(Document):
     created_at: datetime
     updated_at: datetime
     version: int
+    mfa_required_roles: list[str] = []  # absent from documents written before it existed
 
     class Settings:
         name = "companies"
@@ -44,6 +47,7 @@ class CompanyDocument(Document):
             created_at=company.created_at,
             updated_at=company.updated_at,
             version=company.version,
+            mfa_required_roles=sorted(role.value for role in company.mfa_required_roles),
         )
 
     def to_entity(self) -> Company:
@@ -53,6 +57,7 @@ class CompanyDocument(Document):
             created_at=as_utc(self.created_at),
             updated_at=as_utc(self.updated_at),
             version=self.version,
+            mfa_required_roles=frozenset(Role(role) for role in self.mfa_required_roles),
         )
 
 
@@ -162,5 +167,7 @@ DOCUMENT_MODELS: tuple[type[Document], ...] = (
     UserDocument,
     DepartmentDocument,
     JobDocument,
+    MfaDocument,
+    RefreshTokenDocument,
 )
 """Every document class `init_beanie` must bind, in one list for the connection."""

@@ -1,5 +1,16 @@
-"""Redis adapters (redis-py's asyncio client): job records shared by the API and the workers."""
+"""Redis adapters (redis-py's asyncio client): job records, rate limits, MFA and session state."""
 
 from novapulse_adapters.redis.jobs import RedisJobStore
+from novapulse_adapters.redis.limits import RedisRateLimiter
+from novapulse_adapters.redis.mfa import RedisOtpReplayStore
+from novapulse_adapters.redis.refresh import RedisRefreshTokenStore
+from novapulse_adapters.redis.sessions import RedisChallengeStore, RedisTokenRevocations
 
-__all__ = ["RedisJobStore"]
+__all__ = [
+    "RedisChallengeStore",
+    "RedisJobStore",
+    "RedisOtpReplayStore",
+    "RedisRateLimiter",
+    "RedisRefreshTokenStore",
+    "RedisTokenRevocations",
+]

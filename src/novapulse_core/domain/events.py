@@ -19,6 +19,11 @@ DEPARTMENT_UPDATED = "department.updated"
 DEPARTMENT_DELETED = "department.deleted"
 DEPARTMENT_MEMBER_ADDED = "department.member_added"
 DEPARTMENT_MEMBER_REMOVED = "department.member_removed"
+MFA_ENABLED = "mfa.enabled"
+MFA_DISABLED = "mfa.disabled"
+MFA_RECOVERY_CODE_USED = "mfa.recovery_code_used"
+MFA_RECOVERY_CODES_REGENERATED = "mfa.recovery_codes_regenerated"
+SESSION_REFRESH_REUSED = "session.refresh_token_reused"
 
 
 @attrs.frozen

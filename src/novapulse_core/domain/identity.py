@@ -30,11 +30,14 @@ class Role(enum.StrEnum):
 
 @attrs.frozen
 class Company:
+    """A tenant. `mfa_required_roles`: users of these roles must set up MFA to get full access."""
+
     id: str
     name: str
     created_at: datetime
     updated_at: datetime
     version: int = 1
+    mfa_required_roles: frozenset[Role] = frozenset()
 
 
 @attrs.frozen

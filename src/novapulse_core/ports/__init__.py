@@ -2,12 +2,16 @@
 
 from novapulse_core.ports.events import EventPublisher
 from novapulse_core.ports.jobs import JobQueue, JobStore
+from novapulse_core.ports.limits import RateLimiter
 from novapulse_core.ports.mail import EmailMessage, Mailer
+from novapulse_core.ports.mfa import MfaStore, OtpReplayStore, SecretBox, Totp
 from novapulse_core.ports.security import PasswordHasher, TokenIssuer
+from novapulse_core.ports.sessions import ChallengeStore, RefreshTokenStore, TokenRevocations
 from novapulse_core.ports.stores import CompanyStore, DepartmentStore, UserStore
 from novapulse_core.ports.system import Clock, IdGenerator
 
 __all__ = [
+    "ChallengeStore",
     "Clock",
     "CompanyStore",
     "DepartmentStore",
@@ -17,7 +21,14 @@ __all__ = [
     "JobQueue",
     "JobStore",
     "Mailer",
+    "MfaStore",
+    "OtpReplayStore",
     "PasswordHasher",
+    "RateLimiter",
+    "RefreshTokenStore",
+    "SecretBox",
     "TokenIssuer",
+    "TokenRevocations",
+    "Totp",
     "UserStore",
 ]

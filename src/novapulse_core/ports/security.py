@@ -25,7 +25,10 @@ class TokenIssuer(Protocol):
     """Signs access claims into a bearer token and verifies tokens back into claims.
 
     `verify` raises `Unauthenticated` for a token that is malformed, tampered with, signed with
-    another key or algorithm, for another issuer or audience, or expired at `now`.
+    another key or algorithm, for another issuer or audience, or expired at `now` (allowing the
+    adapter's leeway), and gives back every claim `issue` was given, `amr`, `scope` and
+    `session_id` included (times to the whole second). A token that does not state its `amr`
+    and `scope` is refused, so nothing reads as full scope by omission.
     """
 
     def issue(self, claims: AccessClaims) -> str: ...

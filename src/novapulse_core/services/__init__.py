@@ -3,7 +3,15 @@
 from novapulse_core.services.auth import AuthService
 from novapulse_core.services.companies import CompanyService
 from novapulse_core.services.departments import DepartmentService
+from novapulse_core.services.mfa import MfaService
 from novapulse_core.services.stats import StatsService
 from novapulse_core.services.users import UserService
 
-__all__ = ["AuthService", "CompanyService", "DepartmentService", "StatsService", "UserService"]
+__all__ = [
+    "AuthService",
+    "CompanyService",
+    "DepartmentService",
+    "MfaService",
+    "StatsService",
+    "UserService",
+]

@@ -1,4 +1,4 @@
-"""Password login issuing access tokens, and turning a bearer token back into a principal."""
+"""Login (password, then a second factor when needed), sessions, and bearer authentication."""
 
 from __future__ import annotations
 
@@ -9,17 +9,64 @@ from datetime import timedelta
 import attrs
 
 from novapulse_core.domain.access import Principal
-from novapulse_core.domain.auth import AccessClaims, Authenticated, LoginOutcome
-from novapulse_core.domain.errors import Conflict, Invalid, NotFound, Unauthenticated, Unavailable
-from novapulse_core.domain.identity import MAX_PASSWORD_LENGTH, User, normalise_email
-from novapulse_core.ports import Clock, IdGenerator, PasswordHasher, TokenIssuer, UserStore
+from novapulse_core.domain.auth import (
+    ONE_TIME_PASSWORD,
+    PASSWORD,
+    AccessClaims,
+    Authenticated,
+    EnrollmentCompleted,
+    EnrollmentRequired,
+    LoginOutcome,
+    MfaRequired,
+    TokenScope,
+)
+from novapulse_core.domain.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    Unauthenticated,
+    Unavailable,
+)
+from novapulse_core.domain.identity import (
+    MAX_EMAIL_LENGTH,
+    MAX_PASSWORD_LENGTH,
+    User,
+    normalise_email,
+)
+from novapulse_core.domain.limits import AttemptLimits
+from novapulse_core.domain.sessions import LoginChallenge, SessionPolicy, new_token, token_digest
+from novapulse_core.ports import (
+    ChallengeStore,
+    Clock,
+    CompanyStore,
+    IdGenerator,
+    PasswordHasher,
+    RateLimiter,
+    RefreshTokenStore,
+    TokenIssuer,
+    TokenRevocations,
+    UserStore,
+)
+from novapulse_core.services.announcer import Announcer
+from novapulse_core.services.attempts import Attempts, Proof
+from novapulse_core.services.mfa import MfaService
+from novapulse_core.services.sessions import Sessions
 
 _BAD_CREDENTIALS = "invalid email or password"
+_BAD_CHALLENGE = "the MFA challenge is invalid or expired; log in again"
 
 log = logging.getLogger(__name__)
 
 
 class AuthService:
+    """The seed's authentication flow: password, "MFA required?", challenge, tokens.
+
+    Every failure of a password or code counts against the account and the client address
+    (`client`, None when unknown); once a budget is spent, attempts raise `RateLimited`
+    before any check, alike for known and unknown emails.
+    """
+
     def __init__(
         self,
         users: UserStore,
@@ -29,32 +76,151 @@ class AuthService:
         clock: Clock,
         *,
         access_token_ttl: timedelta,
+        companies: CompanyStore,
+        mfa: MfaService,
+        challenges: ChallengeStore,
+        refresh_tokens: RefreshTokenStore,
+        revocations: TokenRevocations,
+        limiter: RateLimiter,
+        announcer: Announcer,
+        policy: SessionPolicy | None = None,
+        limits: AttemptLimits | None = None,
     ) -> None:
         self._users = users
         self._hasher = hasher
         self._tokens = tokens
-        self._ids = ids
         self._clock = clock
-        self._access_token_ttl = access_token_ttl
+        self._companies = companies
+        self._mfa = mfa
+        self._challenges = challenges
+        self._revocations = revocations
+        self._policy = policy or SessionPolicy()
+        self._attempts = Attempts(limiter, limits or AttemptLimits())
+        self._sessions = Sessions(
+            users,
+            tokens,
+            refresh_tokens,
+            revocations,
+            ids,
+            clock,
+            announcer,
+            access_token_ttl=access_token_ttl,
+            policy=self._policy,
+        )
         # Made now, so that the first login with an unknown email costs what the others do.
         self._decoy_hash = hasher.hash(secrets.token_urlsafe(16))
 
-    async def login(self, email: str, password: str) -> LoginOutcome:
-        """Check a password. Unknown, deactivated and wrong all fail alike and cost the same."""
+    async def login(self, email: str, password: str, *, client: str | None = None) -> LoginOutcome:
+        """Check a password. Unknown, deactivated and wrong all fail alike and cost the same.
+
+        A right password gives a session, or `MfaRequired` when the user has MFA, or
+        `EnrollmentRequired` when the company requires MFA of the user's role and they have none.
+        """
+        account = _account(email)
+        await self._attempts.check(Proof.PASSWORD, account, client)
         user = await self._find(email)
         if user is None or len(password) > MAX_PASSWORD_LENGTH:
             self._hasher.verify(self._decoy_hash, password[:MAX_PASSWORD_LENGTH])
+            user = None
+        elif not self._hasher.verify(user.password_hash, password) or not user.active:
+            user = None
+        if user is None:
+            await self._attempts.failed(Proof.PASSWORD, account, client)
             raise Unauthenticated(_BAD_CREDENTIALS)
-        if not self._hasher.verify(user.password_hash, password) or not user.active:
-            raise Unauthenticated(_BAD_CREDENTIALS)
+        await self._attempts.succeeded(Proof.PASSWORD, account)
         if self._hasher.needs_rehash(user.password_hash):
             user = await self._upgrade_hash(user, password)
-        return self._issue(user)
+        return await self._after_password(user)
+
+    async def verify_challenge(
+        self,
+        challenge_token: str,
+        *,
+        code: str | None = None,
+        recovery_code: str | None = None,
+        client: str | None = None,
+    ) -> Authenticated:
+        """Finish an MFA login with one TOTP code or one recovery code; the challenge is spent
+        by the first success and stays usable after a wrong code until it expires."""
+        digest = token_digest(challenge_token)
+        challenge = await self._challenges.get(digest)
+        if challenge is None or challenge.expires_at <= self._clock.now():
+            raise Unauthenticated(_BAD_CHALLENGE)
+        user = await self._active_user(challenge.company_id, challenge.user_id)
+        await self._mfa.verify_login(user, code=code, recovery_code=recovery_code, client=client)
+        if await self._challenges.consume(digest) is None:
+            raise Unauthenticated(_BAD_CHALLENGE)
+        return await self._sessions.start(user, (PASSWORD, ONE_TIME_PASSWORD))
+
+    async def confirm_enrollment(
+        self, access_token: str, code: str, *, client: str | None = None
+    ) -> EnrollmentCompleted:
+        """Confirm the caller's pending MFA setup with a first valid code; the recovery codes
+        come back this once. Called with an `mfa_enroll` token, the token is spent and traded
+        for a full session; with a full token, the caller keeps the session it has."""
+        claims = await self._verified(access_token)
+        principal = await self._principal(claims)
+        codes = await self._mfa.confirm_enrollment(principal, code, client=client)
+        if claims.scope is not TokenScope.MFA_ENROLL:
+            return EnrollmentCompleted(recovery_codes=codes, session=None)
+        await self._sessions.revoke(claims)
+        user = await self._active_user(claims.company_id, claims.subject)
+        session = await self._sessions.start(user, (PASSWORD, ONE_TIME_PASSWORD))
+        return EnrollmentCompleted(recovery_codes=codes, session=session)
+
+    async def refresh(self, refresh_token: str) -> Authenticated:
+        """Exchange a refresh token for new tokens; reusing a spent one ends its session."""
+        return await self._sessions.rotate(refresh_token)
+
+    async def logout(
+        self, access_token: str, *, refresh_token: str | None = None, everywhere: bool = False
+    ) -> None:
+        """Revoke the access token and its session (`everywhere`: every session of the user;
+        access tokens of the other sessions live on until their short expiry)."""
+        claims = await self._verified(access_token)
+        await self._sessions.end(claims, refresh_token, everywhere=everywhere)
 
     async def authenticate(self, token: str) -> Principal:
-        """The principal of a valid token whose user still exists and is active, with its
-        current role (a role change or deactivation takes effect on the next request)."""
+        """The principal of a valid, unrevoked, full-scope token whose user still exists and is
+        active, with its current role (a role change or deactivation applies at once)."""
+        claims = await self._verified(token)
+        if claims.scope is not TokenScope.FULL:
+            raise Forbidden("this token only allows setting up MFA")
+        return await self._principal(claims)
+
+    async def authenticate_for_enrollment(self, token: str) -> Principal:
+        """Like `authenticate`, but an `mfa_enroll` token passes too: for the MFA setup routes."""
+        return await self._principal(await self._verified(token))
+
+    async def _after_password(self, user: User) -> LoginOutcome:
+        if await self._mfa.is_enabled(user):
+            return await self._challenge(user)
+        company = await self._companies.get(user.company_id)
+        if user.role in company.mfa_required_roles:
+            token, claims = self._sessions.enrollment_token(user)
+            expires_at = claims.expires_at
+            return EnrollmentRequired(user=user, enrollment_token=token, expires_at=expires_at)
+        return await self._sessions.start(user, (PASSWORD,))
+
+    async def _challenge(self, user: User) -> MfaRequired:
+        token, now = new_token(), self._clock.now()
+        challenge = LoginChallenge(
+            token_digest=token_digest(token),
+            user_id=user.id,
+            company_id=user.company_id,
+            created_at=now,
+            expires_at=now + self._policy.challenge_ttl,
+        )
+        await self._challenges.add(challenge)
+        return MfaRequired(challenge_token=token, expires_at=challenge.expires_at)
+
+    async def _verified(self, token: str) -> AccessClaims:
         claims = self._tokens.verify(token)
+        if await self._revocations.is_revoked(claims.token_id):
+            raise Unauthenticated("the access token has been revoked")
+        return claims
+
+    async def _principal(self, claims: AccessClaims) -> Principal:
         try:
             user = await self._users.get(claims.company_id, claims.subject)
         except NotFound:
@@ -63,19 +229,14 @@ class AuthService:
             raise Unauthenticated("the token's user is deactivated")
         return Principal(user_id=user.id, company_id=user.company_id, role=user.role)
 
-    def _issue(self, user: User) -> Authenticated:
-        now = self._clock.now()
-        claims = AccessClaims(
-            subject=user.id,
-            company_id=user.company_id,
-            role=user.role,
-            token_id=self._ids.new_id(),
-            issued_at=now,
-            expires_at=now + self._access_token_ttl,
-        )
-        return Authenticated(
-            user=user, access_token=self._tokens.issue(claims), expires_at=claims.expires_at
-        )
+    async def _active_user(self, company_id: str, user_id: str) -> User:
+        try:
+            user = await self._users.get(company_id, user_id)
+        except NotFound:
+            raise Unauthenticated(_BAD_CHALLENGE) from None
+        if not user.active:
+            raise Unauthenticated(_BAD_CHALLENGE)
+        return user
 
     async def _find(self, email: str) -> User | None:
         try:
@@ -95,3 +256,9 @@ class AuthService:
             log.warning("password hash upgrade not saved; will retry at next login")
             return user
         return upgraded
+
+
+def _account(email: str) -> str:
+    """The key failed passwords are counted under: the email as typed, trimmed and lowered
+    (valid or not, known or not, so the count says nothing about who exists)."""
+    return email.strip().lower()[: MAX_EMAIL_LENGTH + 1]

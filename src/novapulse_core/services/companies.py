@@ -1,6 +1,8 @@
-"""Companies: sign-up with a first owner, reading and renaming."""
+"""Companies: sign-up with a first owner, reading, renaming and the MFA requirement."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 import attrs
 
@@ -89,3 +91,28 @@ class CompanyService:
         await self._companies.update(renamed)
         await self._announcer.announce(events.COMPANY_UPDATED, renamed.id, name=renamed.name)
         return renamed
+
+    async def require_mfa_for(self, actor: Principal, roles: Iterable[Role]) -> Company:
+        """Set the roles whose users must set up MFA before getting full access (none: off).
+
+        It applies from each such user's next login; sessions already open are left alone.
+        """
+        authorize(actor, Permission.UPDATE_COMPANY)
+        current = await self._companies.get(actor.company_id)
+        wanted = frozenset(roles)
+        if wanted == current.mfa_required_roles:
+            return current
+        changed = attrs.evolve(
+            current,
+            mfa_required_roles=wanted,
+            updated_at=self._clock.now(),
+            version=current.version + 1,
+        )
+        await self._companies.update(changed)
+        await self._announcer.announce(
+            events.COMPANY_UPDATED,
+            changed.id,
+            name=changed.name,
+            mfa_required_roles=sorted(role.value for role in wanted),
+        )
+        return changed

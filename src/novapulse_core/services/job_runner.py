@@ -47,8 +47,10 @@ class LifecycleRecorder:
 
     One store write per transition per job would dominate a worker's time; a batch every
     `interval_seconds` (or at once when `batch_size` wait) keeps it to a few writes per second.
-    A store that is down keeps the batch for the next round, up to `max_buffered` transitions
-    (the oldest are dropped past that, and counted in `dropped`).
+    `JobRunner` also flushes as each attempt ends (attempts ending together share a write), so
+    a record never lags behind the broker's acknowledgement. A store that is down keeps the
+    batch for the next round, up to `max_buffered` transitions (the oldest are dropped past
+    that, and counted in `dropped`).
     """
 
     def __init__(
@@ -65,6 +67,7 @@ class LifecycleRecorder:
         self._max_buffered = max_buffered
         self._buffer: list[JobTransition] = []
         self._full = asyncio.Event()
+        self._writing = asyncio.Lock()
         self.dropped = 0
 
     def observe(self, transition: JobTransition) -> None:
@@ -81,6 +84,11 @@ class LifecycleRecorder:
             await self.flush()
 
     async def flush(self) -> None:
+        """Write what is buffered; one flush at a time, so batches reach the store in order."""
+        async with self._writing:
+            await self._flush()
+
+    async def _flush(self) -> None:
         while self._buffer:
             batch, self._buffer = self._buffer[: self._batch_size], self._buffer[self._batch_size :]
             try:
@@ -126,7 +134,18 @@ class JobRunner:
         retries: int,
     ) -> Outcome:
         """`attempt` numbers the attempt over the job's life; `retries` counts the retries this
-        delivery already had (the policy's budget applies to them)."""
+        delivery already had (the policy's budget applies to them).
+
+        Returns once the attempt's transitions are written (or kept for later if the store is
+        down): the broker acknowledges the message after that, so a worker killed in between
+        leaves a job that is delivered again, never a record stuck at active."""
+        outcome = await self._attempt(job_id, task_name, payload, attempt, retries)
+        await self._recorder.flush()
+        return outcome
+
+    async def _attempt(
+        self, job_id: str, task_name: str, payload: Mapping[str, object], attempt: int, retries: int
+    ) -> Outcome:
         started = self._clock.now()
         self._record(job_id, JobState.ACTIVE, attempt)
         try:

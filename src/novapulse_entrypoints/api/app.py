@@ -15,13 +15,20 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from novapulse_entrypoints import container as composition
-from novapulse_entrypoints.api.auth import current_principal
+from novapulse_entrypoints.api.auth import (
+    bearer_token,
+    client_address,
+    current_principal,
+    enrolling_principal,
+)
 from novapulse_entrypoints.api.controllers import (
     AuthController,
     CompanyController,
     DepartmentController,
     HealthController,
     JobController,
+    JwksController,
+    MfaController,
     UserController,
 )
 from novapulse_entrypoints.api.problems import EXCEPTION_HANDLERS
@@ -54,7 +61,12 @@ def _dependencies(container: Container) -> dict[str, Provide]:
         "stats": _provide(container.stats),
         "jobs": _provide(container.jobs),
         "probes": _provide(lambda: composition.readiness_probes(container)),
+        "mfa": _provide(container.mfa),
+        "tokens": _provide(container.token_issuer),
         "principal": Provide(current_principal),
+        "enrolling": Provide(enrolling_principal),
+        "bearer": Provide(bearer_token, sync_to_thread=False),
+        "client": Provide(client_address, sync_to_thread=False),
     }
 
 
@@ -68,7 +80,7 @@ def create_app(settings: Settings, container: Container | None = None) -> Litest
         if settings.embedded:
             log.warning("embedded default: data lives in this process and is NOT persisted")
         if settings.jwt_secret_generated:
-            log.warning("NOVAPULSE_JWT_SECRET is not set: tokens die with this process")
+            log.warning("no token signing key configured: tokens die with this process")
         workers = None
         if settings.redis_url is None:
             workers = services.worker_group()
@@ -91,6 +103,8 @@ def create_app(settings: Settings, container: Container | None = None) -> Litest
             UserController,
             DepartmentController,
             JobController,
+            MfaController,
+            JwksController,
         ],
         dependencies=_dependencies(services),
         exception_handlers=EXCEPTION_HANDLERS,

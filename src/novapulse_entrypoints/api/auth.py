@@ -26,3 +26,13 @@ def bearer_token(request: Request[Any, Any, Any]) -> str:
 
 async def current_principal(request: Request[Any, Any, Any], auth: Auth) -> Principal:
     return await auth.authenticate(bearer_token(request))
+
+
+async def enrolling_principal(request: Request[Any, Any, Any], auth: Auth) -> Principal:
+    """Like `current_principal`, but an enrol-only token passes too (the MFA setup routes)."""
+    return await auth.authenticate_for_enrollment(bearer_token(request))
+
+
+def client_address(request: Request[Any, Any, Any]) -> str | None:
+    """The peer address, which brute-force limits count per (the server's view of it)."""
+    return request.client.host if request.client else None

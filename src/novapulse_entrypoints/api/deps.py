@@ -6,6 +6,7 @@ from typing import TypeAlias
 
 from litestar.di import NamedDependency
 
+from novapulse_adapters.crypto import JwtTokenIssuer
 from novapulse_core.domain.access import Principal
 from novapulse_core.services import (
     AuthService,
@@ -15,10 +16,18 @@ from novapulse_core.services import (
     UserService,
 )
 from novapulse_core.services.jobs import JobService
+from novapulse_core.services.mfa import MfaService
 from novapulse_entrypoints.container import ReadinessProbe
 from novapulse_entrypoints.settings import Settings
 
 Caller: TypeAlias = NamedDependency[Principal]
+Enrolling: TypeAlias = NamedDependency[Principal]
+"""The caller, also when its token only allows MFA setup."""
+Bearer: TypeAlias = NamedDependency[str]
+"""The raw bearer token of the request."""
+ClientAddress: TypeAlias = NamedDependency[str | None]
+Mfa: TypeAlias = NamedDependency[MfaService]
+Tokens: TypeAlias = NamedDependency[JwtTokenIssuer]
 Auth: TypeAlias = NamedDependency[AuthService]
 Companies: TypeAlias = NamedDependency[CompanyService]
 Users: TypeAlias = NamedDependency[UserService]

@@ -9,7 +9,6 @@ import msgspec
 from litestar.plugins import OpenAPISchemaPlugin
 from litestar.typing import FieldDefinition
 
-from novapulse_core.domain.auth import Authenticated
 from novapulse_core.domain.identity import (
     MAX_DESCRIPTION_LENGTH,
     MAX_EMAIL_LENGTH,
@@ -140,6 +139,7 @@ class DepartmentPatch(msgspec.Struct, forbid_unknown_fields=True):
 class CompanyOut(msgspec.Struct):
     id: str
     name: str
+    mfa_required_roles: list[Role]
     created_at: datetime
     updated_at: datetime
 
@@ -180,14 +180,6 @@ class SignupOut(msgspec.Struct):
     owner: UserOut
 
 
-class TokenOut(msgspec.Struct):
-    status: str
-    access_token: str
-    token_type: str
-    expires_at: datetime
-    user: UserOut
-
-
 class DepartmentSizeOut(msgspec.Struct):
     department_id: str
     name: str
@@ -203,7 +195,13 @@ class StatsOut(msgspec.Struct):
 
 
 def company_out(company: Company) -> CompanyOut:
-    return CompanyOut(company.id, company.name, company.created_at, company.updated_at)
+    return CompanyOut(
+        id=company.id,
+        name=company.name,
+        mfa_required_roles=sorted(company.mfa_required_roles),
+        created_at=company.created_at,
+        updated_at=company.updated_at,
+    )
 
 
 def user_out(user: User) -> UserOut:
@@ -237,16 +235,6 @@ def user_page(page: Page[User]) -> UserPage:
 
 def department_page(page: Page[Department]) -> DepartmentPage:
     return DepartmentPage([department_out(d) for d in page.items], page.next_after)
-
-
-def token_out(outcome: Authenticated) -> TokenOut:
-    return TokenOut(
-        status="authenticated",
-        access_token=outcome.access_token,
-        token_type="Bearer",  # noqa: S106 (the scheme name, not a secret)
-        expires_at=outcome.expires_at,
-        user=user_out(outcome.user),
-    )
 
 
 def stats_out(stats: CompanyStats) -> StatsOut:

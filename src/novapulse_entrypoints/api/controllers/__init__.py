@@ -5,6 +5,8 @@ from novapulse_entrypoints.api.controllers.companies import CompanyController
 from novapulse_entrypoints.api.controllers.departments import DepartmentController
 from novapulse_entrypoints.api.controllers.health import HealthController
 from novapulse_entrypoints.api.controllers.jobs import JobController
+from novapulse_entrypoints.api.controllers.jwks import JwksController
+from novapulse_entrypoints.api.controllers.mfa import MfaController
 from novapulse_entrypoints.api.controllers.users import UserController
 
 __all__ = [
@@ -13,5 +15,7 @@ __all__ = [
     "DepartmentController",
     "HealthController",
     "JobController",
+    "JwksController",
+    "MfaController",
     "UserController",
 ]

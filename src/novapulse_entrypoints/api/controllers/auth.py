@@ -1,13 +1,24 @@
-"""Login (seed, "Authentication Flow")."""
+"""Login, the MFA challenge, refresh and logout (seed, "Authentication Flow")."""
 
 from __future__ import annotations
 
 from litestar import Controller, post
 from litestar.params import JSONBody
+from litestar.status_codes import HTTP_204_NO_CONTENT
 
-from novapulse_entrypoints.api.deps import Auth
-from novapulse_entrypoints.api.problems import PUBLIC, PUBLIC_ERRORS
-from novapulse_entrypoints.api.schemas import Login, TokenOut, token_out
+from novapulse_entrypoints.api.auth_schemas import (
+    ChallengeAnswer,
+    EnrollmentRequiredOut,
+    LogoutRequest,
+    MfaRequiredOut,
+    RefreshRequest,
+    SessionOut,
+    login_out,
+    session_out,
+)
+from novapulse_entrypoints.api.deps import Auth, Bearer, ClientAddress
+from novapulse_entrypoints.api.problems import AUTHED_ERRORS, PUBLIC, PUBLIC_ERRORS
+from novapulse_entrypoints.api.schemas import Login
 
 
 class AuthController(Controller):
@@ -20,7 +31,56 @@ class AuthController(Controller):
         responses=PUBLIC_ERRORS,
         security=PUBLIC,
         status_code=200,
-        summary="Exchange email and password for a token",
+        summary="Email and password: a session, an MFA challenge, or enrol-first",
     )
-    async def login(self, data: JSONBody[Login], auth: Auth) -> TokenOut:
-        return token_out(await auth.login(data.email, data.password))
+    async def login(
+        self, data: JSONBody[Login], auth: Auth, client: ClientAddress
+    ) -> SessionOut | MfaRequiredOut | EnrollmentRequiredOut:
+        return login_out(await auth.login(data.email, data.password, client=client))
+
+    @post(
+        "/mfa/verify",
+        operation_id="auth-mfa-verify",
+        responses=PUBLIC_ERRORS,
+        security=PUBLIC,
+        status_code=200,
+        summary="Answer an MFA challenge with a TOTP code or a recovery code",
+    )
+    async def verify(
+        self, data: JSONBody[ChallengeAnswer], auth: Auth, client: ClientAddress
+    ) -> SessionOut:
+        session = await auth.verify_challenge(
+            data.challenge_token, code=data.code, recovery_code=data.recovery_code, client=client
+        )
+        return session_out(session)
+
+    @post(
+        "/refresh",
+        operation_id="auth-refresh",
+        responses=PUBLIC_ERRORS,
+        security=PUBLIC,
+        status_code=200,
+        summary="Trade a refresh token for new tokens (reusing a spent one ends the session)",
+    )
+    async def refresh(self, data: JSONBody[RefreshRequest], auth: Auth) -> SessionOut:
+        return session_out(await auth.refresh(data.refresh_token))
+
+    @post(
+        "/logout",
+        operation_id="auth-logout",
+        responses=AUTHED_ERRORS,
+        status_code=HTTP_204_NO_CONTENT,
+        summary="Revoke this access token and its session",
+    )
+    async def logout(self, data: JSONBody[LogoutRequest], auth: Auth, bearer: Bearer) -> None:
+        await auth.logout(bearer, refresh_token=data.refresh_token)
+
+    @post(
+        "/logout/all",
+        operation_id="auth-logout-all",
+        responses=AUTHED_ERRORS,
+        status_code=HTTP_204_NO_CONTENT,
+        summary="Revoke this access token and every session of the caller",
+    )
+    async def logout_everywhere(self, auth: Auth, bearer: Bearer) -> None:
+        await auth.logout(bearer, everywhere=True)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get, patch, post
+from litestar import Controller, get, patch, post, put
 from litestar.params import JSONBody
 
 from novapulse_core.domain.errors import Forbidden
+from novapulse_entrypoints.api.auth_schemas import MfaPolicy
 from novapulse_entrypoints.api.deps import AppSettings, Caller, Companies, Stats
 from novapulse_entrypoints.api.problems import AUTHED_ERRORS, PUBLIC, PUBLIC_ERRORS
 from novapulse_entrypoints.api.schemas import (
@@ -69,6 +70,17 @@ class CompanyController(Controller):
         companies: Companies,
     ) -> CompanyOut:
         return company_out(await companies.rename(principal, data.name))
+
+    @put(
+        "/company/mfa-policy",
+        operation_id="company-mfa-policy",
+        responses=AUTHED_ERRORS,
+        summary="The roles whose users must set up MFA before getting full access",
+    )
+    async def mfa_policy(
+        self, data: JSONBody[MfaPolicy], principal: Caller, companies: Companies
+    ) -> CompanyOut:
+        return company_out(await companies.require_mfa_for(principal, data.required_roles))
 
     @get(
         "/company/stats",

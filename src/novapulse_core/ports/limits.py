@@ -1,0 +1,27 @@
+"""Rate limiting: how many hits a key may take in a sliding window."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Protocol
+
+from novapulse_core.domain.limits import RateDecision
+
+
+class RateLimiter(Protocol):
+    """Sliding-window counters by key, on the adapter's injected clock.
+
+    `hit` records one hit and allows it when fewer than `limit` hits of that key fall within the
+    last `window`; a refused hit is not recorded (it does not prolong the wait). `remaining` is
+    how many more hits the window allows after this one; a refusal's `retry_after` is the whole
+    seconds (at least 1) until the oldest counted hit leaves the window. `peek` gives the
+    decision a hit would get, recording nothing (`remaining` then counts that hit as not made).
+    `reset` forgets the key's hits. Keys are independent. An adapter whose backend is down fails
+    open (allows) and says so in its own metrics, never raising.
+    """
+
+    async def hit(self, key: str, limit: int, window: timedelta) -> RateDecision: ...
+
+    async def peek(self, key: str, limit: int, window: timedelta) -> RateDecision: ...
+
+    async def reset(self, key: str) -> None: ...

@@ -1,0 +1,86 @@
+"""Failed-attempt budgets per account and per client address, kept in the `RateLimiter`."""
+
+from __future__ import annotations
+
+import enum
+import logging
+
+from novapulse_core.domain.errors import RateLimited, Unavailable
+from novapulse_core.domain.limits import AttemptLimits
+from novapulse_core.ports import RateLimiter
+
+_TOO_MANY = "too many failed attempts; try again later"
+
+log = logging.getLogger(__name__)
+
+
+class Proof(enum.StrEnum):
+    """What is being guessed: a password (keyed by email) or a code (keyed by user id)."""
+
+    PASSWORD = "password"  # noqa: S105 - a kind of proof, not a password
+    CODE = "code"
+
+
+class Attempts:
+    """Refuses attempts once an account's or a client's failures fill their window.
+
+    Callers `check` before verifying, report `failed` after a wrong guess and `succeeded` after
+    a right one (which clears the account's count, never the client's: an attacker must not
+    clear their address's record with their own account). `client` None counts the account only.
+    A limiter that cannot be reached lets attempts through (the seed's "fails open"), counted in
+    `failed_open` and logged.
+    """
+
+    def __init__(self, limiter: RateLimiter, limits: AttemptLimits) -> None:
+        self._limiter = limiter
+        self._limits = limits
+        self.failed_open = 0
+        """Checks let through because the limiter could not be reached (seed: fail open)."""
+
+    async def check(self, proof: Proof, account: str, client: str | None) -> None:
+        retry_after = 0
+        try:
+            for key, limit in self._keys(proof, account, client):
+                decision = await self._limiter.peek(key, limit, self._limits.window)
+                if not decision.allowed:
+                    retry_after = max(retry_after, decision.retry_after)
+        except Unavailable:
+            self._fail_open()
+            return
+        if retry_after:
+            raise RateLimited(_TOO_MANY, retry_after=retry_after)
+
+    async def failed(self, proof: Proof, account: str, client: str | None) -> None:
+        try:
+            for key, limit in self._keys(proof, account, client):
+                await self._limiter.hit(key, limit, self._limits.window)
+        except Unavailable:
+            self._fail_open()
+
+    async def succeeded(self, proof: Proof, account: str) -> None:
+        try:
+            await self._limiter.reset(self._account_key(proof, account))
+        except Unavailable:
+            self._fail_open()
+
+    def _fail_open(self) -> None:
+        self.failed_open += 1
+        if self.failed_open == 1 or self.failed_open % 1000 == 0:
+            log.warning(
+                "rate limiter unavailable; attempts are let through (%d so far)", self.failed_open
+            )
+
+    def _keys(self, proof: Proof, account: str, client: str | None) -> list[tuple[str, int]]:
+        per_account = (
+            self._limits.password_per_account
+            if proof is Proof.PASSWORD
+            else self._limits.code_per_account
+        )
+        keys = [(self._account_key(proof, account), per_account)]
+        if client is not None:
+            keys.append((f"auth:client:{client}", self._limits.per_client))
+        return keys
+
+    @staticmethod
+    def _account_key(proof: Proof, account: str) -> str:
+        return f"auth:{proof.value}:{account}"
