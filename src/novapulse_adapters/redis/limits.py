@@ -27,9 +27,9 @@ _SECOND_US = 1_000_000
 
 # KEYS: the hits. ARGV: now (epoch us), window (us), limit. The reply is one integer (cheap to
 # parse): the hits already in the window when allowed, else minus the oldest hit's time (the
-# caller's now when the limit is below 1 and there is none). Members are `now:n`, n counting
-# the hits already at that instant (a frozen clock, or two processes in one microsecond): a
-# trim removes an instant's hits all together, so n never repeats.
+# caller's now when the limit is below 1 and there is none). Members are `now:i`, i from the
+# count (so two hits in one microsecond, on a frozen clock or from two processes, stay two),
+# raised while that member is taken (only two windows on one key can make it so).
 _DECIDE = """
 local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
@@ -44,8 +44,8 @@ if oldest then return -tonumber(string.match(oldest, '^%d+')) end
 return -now
 """
 _RECORD = f"""
-  local same = redis.call('ZCOUNT', KEYS[1], ARGV[1], ARGV[1])
-  redis.call('ZADD', KEYS[1], ARGV[1], ARGV[1] .. ':' .. same)
+  local i = n
+  while redis.call('ZADD', KEYS[1], 'NX', ARGV[1], ARGV[1] .. ':' .. i) == 0 do i = i + 1 end
   redis.call('PEXPIRE', KEYS[1], math.ceil(window / 1000) + {GC_GRACE // timedelta(milliseconds=1)})
 """
 
@@ -78,14 +78,28 @@ class RedisRateLimiter:
     async def hit(self, key: str, limit: int, window: timedelta) -> RateDecision:
         now = micros(self._clock.now())
         window_us = window // _MICROSECOND
-        reply = await self._run(_HIT, self._prefix + key, now, window_us, limit)
-        return _decision(reply, limit - 1, now, window_us)
+        try:
+            reply = await self._client.evalsha(
+                _HIT.sha, 1, self._prefix + key, now, window_us, limit
+            )
+        except NoScriptError:
+            reply = await self._load_and_run(_HIT, self._prefix + key, now, window_us, limit)
+        except UNREACHABLE as error:
+            raise unavailable() from error
+        return _decision(int(reply), limit - 1, now, window_us)
 
     async def peek(self, key: str, limit: int, window: timedelta) -> RateDecision:
         now = micros(self._clock.now())
         window_us = window // _MICROSECOND
-        reply = await self._run(_PEEK, self._prefix + key, now, window_us, limit)
-        return _decision(reply, limit, now, window_us)
+        try:
+            reply = await self._client.evalsha(
+                _PEEK.sha, 1, self._prefix + key, now, window_us, limit
+            )
+        except NoScriptError:
+            reply = await self._load_and_run(_PEEK, self._prefix + key, now, window_us, limit)
+        except UNREACHABLE as error:
+            raise unavailable() from error
+        return _decision(int(reply), limit, now, window_us)
 
     async def reset(self, key: str) -> None:
         try:
@@ -93,14 +107,11 @@ class RedisRateLimiter:
         except UNREACHABLE as error:
             raise unavailable() from error
 
-    async def _run(self, script: _Script, key: str, *args: int) -> int:
-        """EVALSHA; on a server that lacks the script (restarted, flushed), load it and retry."""
+    async def _load_and_run(self, script: _Script, key: str, *args: int) -> int:
+        """Load a script the server lacks (restarted, flushed) and run it: once per server."""
         try:
-            try:
-                return int(await self._client.evalsha(script.sha, 1, key, *args))
-            except NoScriptError:
-                await self._client.script_load(script.text)
-                return int(await self._client.evalsha(script.sha, 1, key, *args))
+            await self._client.script_load(script.text)
+            return int(await self._client.evalsha(script.sha, 1, key, *args))
         except UNREACHABLE as error:
             raise unavailable() from error
 

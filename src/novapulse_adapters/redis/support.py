@@ -47,6 +47,8 @@ return 1
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
+_MILLISECOND = timedelta(milliseconds=1)
+
 UNREACHABLE: tuple[type[Exception], ...] = (RedisConnectionError, RedisTimeoutError, ReadOnlyError)
 """redis-py errors meaning the server is lost, slow, loading, or a replica after a failover."""
 
@@ -77,9 +79,7 @@ def moment(epoch_us: int) -> datetime:
 
 def gc_ttl_ms(expires_at: datetime, now: datetime) -> int:
     """The relative TTL that drops a value `GC_GRACE` after it expires by the injected clock."""
-    return max(0, (expires_at - now) // timedelta(milliseconds=1)) + GC_GRACE // timedelta(
-        milliseconds=1
-    )
+    return max(0, (expires_at - now) // _MILLISECOND) + GC_GRACE // _MILLISECOND
 
 
 def text(value: bytes | str) -> str:

@@ -16,8 +16,9 @@ class RateLimiter(Protocol):
     how many more hits the window allows after this one; a refusal's `retry_after` is the whole
     seconds (at least 1) until the oldest counted hit leaves the window. `peek` gives the
     decision a hit would get, recording nothing (`remaining` then counts that hit as not made).
-    `reset` forgets the key's hits. Keys are independent. An adapter whose backend is down fails
-    open (allows) and says so in its own metrics, never raising.
+    `reset` forgets the key's hits. Keys are independent. An adapter whose backend cannot be
+    reached raises `Unavailable`; the caller decides to fail open (the seed's rule, applied by
+    `services.attempts.Attempts`).
     """
 
     async def hit(self, key: str, limit: int, window: timedelta) -> RateDecision: ...
