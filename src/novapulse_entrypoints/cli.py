@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import glob
 import os
 import secrets
+import shutil
 import signal
 import sys
+import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from novapulse_core.domain.errors import DomainError
 from novapulse_core.domain.jobs import QueueName
 from novapulse_entrypoints import container as composition
 from novapulse_entrypoints.demo import DEMO_EMAIL
 from novapulse_entrypoints.logs import configure_logging, logging_config
-from novapulse_entrypoints.settings import Settings, SettingsError
+from novapulse_entrypoints.settings import MULTIPROCESS_DIR_VARIABLE, Settings, SettingsError
 
 APP_FACTORY = "novapulse_entrypoints.api.app:create_app_from_env"
 
@@ -82,16 +86,47 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
             f"  curl -s {base}/api/v1/auth/login -H 'content-type: application/json' "
             f'-d \'{{"email": "{DEMO_EMAIL}", "password": "{password}"}}\''
         )
-    sys.stdout.flush()
-    Granian(
-        APP_FACTORY,
-        address=args.host,
-        port=args.port,
-        interface=Interfaces.ASGI,
-        workers=args.workers,
-        factory=True,
-        log_dictconfig=logging_config(settings.log_level, settings.log_format),
-    ).serve()
+    with _metrics_directory(settings, args.workers) as directory:
+        if directory is not None:
+            print(f"metrics of the {args.workers} API processes add up in {directory}")
+        sys.stdout.flush()
+        Granian(
+            APP_FACTORY,
+            address=args.host,
+            port=args.port,
+            interface=Interfaces.ASGI,
+            workers=args.workers,
+            factory=True,
+            log_dictconfig=logging_config(settings.log_level, settings.log_format),
+        ).serve()
+
+
+@contextmanager
+def _metrics_directory(settings: Settings, workers: int) -> Iterator[str | None]:
+    """prometheus-client's multiprocess directory for the API processes, when there is one.
+
+    Set before Granian forks its workers (and before anything imports prometheus-client: this
+    module does not), so each process writes its metrics there and `/metrics` adds them up.
+    A directory given in `PROMETHEUS_MULTIPROC_DIR` is wiped of earlier runs' files; otherwise
+    more than one worker gets a fresh directory, removed when the server stops."""
+    given = settings.metrics_multiprocess_dir
+    if given is not None:
+        os.makedirs(given, exist_ok=True)
+        for kind in ("counter", "gauge", "histogram", "summary"):
+            for stale in glob.glob(os.path.join(given, f"{kind}_*.db")):
+                os.remove(stale)
+        yield given
+        return
+    if workers == 1:
+        yield None
+        return
+    directory = tempfile.mkdtemp(prefix="novapulse-metrics-")
+    os.environ[MULTIPROCESS_DIR_VARIABLE] = directory
+    try:
+        yield directory
+    finally:
+        os.environ.pop(MULTIPROCESS_DIR_VARIABLE, None)
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 async def _bootstrap(settings: Settings, args: argparse.Namespace) -> None:
@@ -123,17 +158,33 @@ def _worker(settings: Settings, args: argparse.Namespace) -> None:
         raise CommandError(
             "worker needs NOVAPULSE_REDIS_URL; on the embedded default the API runs the jobs itself"
         )
+    from novapulse_entrypoints import observability
+
     configure_logging(settings.log_level, settings.log_format)
     services = composition.build_container(settings)
+    exporter = observability.exporter_for(settings)
     queues = [QueueName(q) for q in args.queue or []]
-    group = services.worker_group(queues=queues or None)
+    group = services.worker_group(
+        queues=queues or None,
+        middleware=observability.job_middleware(settings, exporter.metrics),
+    )
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
+    port = settings.worker_metrics_port
+    try:
+        server = exporter.serve(port, settings.worker_metrics_host) if port else None
+    except OSError as error:
+        raise CommandError(f"cannot serve worker metrics on port {port}: {error}") from None
     group.start(prepare=lambda: composition.start(services))
+    if server is not None:
+        print(f"worker metrics on http://{settings.worker_metrics_host}:{server.port}/metrics")
     print(f"worker serving {', '.join(q.value for q in group.queues)}", flush=True)
     stopping.wait()
     group.stop(settings.worker_shutdown_seconds, cleanup=lambda: composition.stop(services))
+    if server is not None:
+        server.close()
+    exporter.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

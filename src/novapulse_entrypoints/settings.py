@@ -16,6 +16,9 @@ T = TypeVar("T")
 
 PREFIX = "NOVAPULSE_"
 
+MULTIPROCESS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+"""prometheus-client's multiprocess directory (read by prometheus-client itself at import)."""
+
 
 class SettingsError(ValueError):
     """A setting is missing or malformed; the message names the variable and what it expects."""
@@ -147,6 +150,18 @@ class Settings:
     smtp_timeout_seconds: int = 10
     """Connect and command timeout of SMTP."""
 
+    worker_metrics_port: int | None = None
+    """Port of the `/metrics` endpoint of `novapulse worker` (its job attempts, durations and
+    process metrics). Unset: the worker serves no metrics."""
+
+    worker_metrics_host: str = "127.0.0.1"
+    """Address the worker's metrics endpoint binds (`0.0.0.0` for a Prometheus elsewhere)."""
+
+    metrics_multiprocess_dir: str | None = None
+    """`PROMETHEUS_MULTIPROC_DIR` (prometheus-client's own variable, no NOVAPULSE_ prefix): when
+    set, each API process writes its metrics to files there and a scrape of any of them adds up
+    all. `novapulse serve --workers N` (N above 1) makes a fresh one and removes it on exit."""
+
     log_level: str = "INFO"
     """Python logging level name."""
 
@@ -214,6 +229,9 @@ class Settings:
             smtp_password=read("SMTP_PASSWORD", str, None),
             smtp_sender=read("SMTP_SENDER", str, "NovaPulse <no-reply@novapulse.invalid>"),
             smtp_timeout_seconds=read("SMTP_TIMEOUT_SECONDS", _positive_int, 10),
+            worker_metrics_port=read("WORKER_METRICS_PORT", _port, None),
+            worker_metrics_host=read("WORKER_METRICS_HOST", str, "127.0.0.1"),
+            metrics_multiprocess_dir=environ.get(MULTIPROCESS_DIR_VARIABLE) or None,
             log_level=read("LOG_LEVEL", _log_level, "INFO"),
             log_format=log_format,
         )
@@ -240,6 +258,13 @@ def _positive_int(raw: str) -> int:
         raise ValueError(f"expected a whole number, got {raw!r}") from None
     if value <= 0:
         raise ValueError(f"expected a number above 0, got {value}")
+    return value
+
+
+def _port(raw: str) -> int:
+    value = _positive_int(raw)
+    if value > 65535:
+        raise ValueError(f"expected a port from 1 to 65535, got {value}")
     return value
 
 

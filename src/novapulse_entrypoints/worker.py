@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Callable, Collection, Coroutine, Mapping
+from collections.abc import Callable, Collection, Coroutine, Mapping, Sequence
 from concurrent.futures import Future
 from typing import Any
 
-from dramatiq import Broker, Worker
+from dramatiq import Broker, Middleware, Worker
 from dramatiq.asyncio import EventLoopThread, get_event_loop_thread, set_event_loop_thread
 
 from novapulse_adapters.dramatiq import broker_queue_name
@@ -39,7 +39,8 @@ class WorkerGroup:
     so a backlog on a low-priority queue never holds up a high-priority one: that is how the
     seed's priorities are made real (one Redis queue is FIFO; Dramatiq's actor priority only
     orders messages a worker has already fetched). Async actors run on one event loop thread
-    that this group owns, which also flushes the lifecycle recorder.
+    that this group owns, which also flushes the lifecycle recorder. `middleware` (job metrics)
+    is on the broker from `start` to `stop`.
     """
 
     def __init__(
@@ -51,6 +52,7 @@ class WorkerGroup:
         namespace: str,
         queues: Collection[QueueName] | None = None,
         poll_ms: int = 100,
+        middleware: Sequence[Middleware] = (),
     ) -> None:
         chosen = set(queues) if queues else set(policies)
         self._policies = sorted((policies[q] for q in chosen), key=lambda p: p.priority)
@@ -58,6 +60,7 @@ class WorkerGroup:
         self._recorder = recorder
         self._namespace = namespace
         self._poll_ms = poll_ms
+        self._middleware = list(middleware)
         self._workers: list[Worker] = []
         self._loop_thread: EventLoopThread | None = None
         self._flushing: Future[None] | None = None
@@ -87,6 +90,8 @@ class WorkerGroup:
         )
         broker_log = logging.getLogger(f"dramatiq.broker.{type(self._broker).__name__}")
         broker_log.addFilter(_ONE_WORKER_PER_QUEUE)
+        for extra in self._middleware:  # e.g. job metrics: on the broker while the group runs
+            self._broker.add_middleware(extra)
         for policy in self._policies:
             worker = Worker(
                 self._broker,
@@ -134,6 +139,9 @@ class WorkerGroup:
         for stopper in stoppers:
             stopper.join()
         self._workers.clear()
+        for extra in self._middleware:
+            if extra in self._broker.middleware:
+                self._broker.middleware.remove(extra)
         loop_thread, self._loop_thread = self._loop_thread, None
         if loop_thread is None:
             return

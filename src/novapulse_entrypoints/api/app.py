@@ -14,7 +14,9 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
+from novapulse_adapters.telemetry import MetricsExporter
 from novapulse_entrypoints import container as composition
+from novapulse_entrypoints import observability
 from novapulse_entrypoints.api.auth import (
     bearer_token,
     client_address,
@@ -31,6 +33,7 @@ from novapulse_entrypoints.api.controllers import (
     MfaController,
     UserController,
 )
+from novapulse_entrypoints.api.metrics import metrics_middleware, metrics_route
 from novapulse_entrypoints.api.problems import EXCEPTION_HANDLERS
 from novapulse_entrypoints.api.request_id import request_id_middleware
 from novapulse_entrypoints.api.schemas import ClosedStructSchemaPlugin
@@ -70,20 +73,31 @@ def _dependencies(container: Container) -> dict[str, Provide]:
     }
 
 
-def create_app(settings: Settings, container: Container | None = None) -> Litestar:
-    """Build the API over `container` (by default, one built from `settings`)."""
+def create_app(
+    settings: Settings,
+    container: Container | None = None,
+    *,
+    exporter: MetricsExporter | None = None,
+) -> Litestar:
+    """Build the API over `container` (by default, one built from `settings`); its metrics go
+    to `exporter` (by default, one of its own) and are served at `/metrics`."""
     services = container or build_container(settings)
+    telemetry = exporter or observability.exporter_for(settings)
+    observability.meter_rate_limiter(services, telemetry.metrics)
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         await composition.start(services)
+        telemetry.metrics.api_processes.set(1)
         if settings.embedded:
             log.warning("embedded default: data lives in this process and is NOT persisted")
         if settings.jwt_secret_generated:
             log.warning("no token signing key configured: tokens die with this process")
         workers = None
         if settings.redis_url is None:
-            workers = services.worker_group()
+            workers = services.worker_group(
+                middleware=observability.job_middleware(settings, telemetry.metrics)
+            )
             workers.start(loop=asyncio.get_running_loop())
             log.info("embedded workers run the four queues in this process")
         if os.environ.get("NOVAPULSE_DEMO_PASSWORD"):
@@ -94,6 +108,7 @@ def create_app(settings: Settings, container: Container | None = None) -> Litest
             if workers is not None:
                 await asyncio.to_thread(workers.stop, settings.worker_shutdown_seconds)
             await composition.stop(services)
+            telemetry.close()
 
     app = Litestar(
         route_handlers=[
@@ -105,6 +120,7 @@ def create_app(settings: Settings, container: Container | None = None) -> Litest
             JobController,
             MfaController,
             JwksController,
+            metrics_route(telemetry, observability.QueueStatsScrape(services)),
         ],
         dependencies=_dependencies(services),
         exception_handlers=EXCEPTION_HANDLERS,
@@ -125,8 +141,10 @@ def create_app(settings: Settings, container: Container | None = None) -> Litest
         logging_config=None,
         debug=False,
     )
-    # Outermost, so that even responses for unknown routes carry the request id.
-    app.asgi_handler = request_id_middleware(app.asgi_handler)
+    # Outermost, so that even responses for unknown routes carry the request id and are counted.
+    app.asgi_handler = metrics_middleware(
+        request_id_middleware(app.asgi_handler), telemetry.metrics
+    )
     return app
 
 

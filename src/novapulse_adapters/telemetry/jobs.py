@@ -1,0 +1,64 @@
+"""Job attempt metrics, observed where attempts finish: a Dramatiq middleware on the worker."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from dramatiq import Broker, Middleware, Retry
+from dramatiq.common import q_name
+
+from novapulse_adapters.dramatiq import JobGivenUp
+from novapulse_adapters.telemetry.metrics import JobOutcome, Metrics
+
+
+class JobMetrics(Middleware):
+    """Counts every job attempt a worker of this process finishes, its outcome and duration.
+
+    It sits around the actor, so it sees the outcome the broker acts on: nothing raised is a
+    completed attempt, `Retry` one that will be retried, `JobGivenUp` a dead one, anything
+    else a failure of the runner itself. Each Dramatiq worker thread runs one message at a
+    time (async actors block their thread until done), so the start time is kept per thread.
+    """
+
+    def __init__(self, metrics: Metrics, namespace: str) -> None:
+        self._metrics = metrics
+        self._prefix = f"{namespace}."
+        self._started = threading.local()
+
+    def before_process_message(self, broker: Broker, message: Any) -> None:
+        self._started.at = time.perf_counter()
+
+    def after_process_message(
+        self,
+        broker: Broker,
+        message: Any,
+        *,
+        result: Any | None = None,
+        exception: BaseException | None = None,
+    ) -> None:
+        started = getattr(self._started, "at", None)
+        if started is None:
+            return
+        self._started.at = None
+        seconds = time.perf_counter() - started
+        self._metrics.job_attempt(self._queue(message.queue_name), _outcome(exception), seconds)
+
+    def after_skip_message(self, broker: Broker, message: Any) -> None:
+        self._started.at = None
+
+    def _queue(self, broker_queue: str) -> str:
+        """`nova.email` (or its delay queue) -> `email`."""
+        name = q_name(broker_queue)
+        return name.removeprefix(self._prefix)
+
+
+def _outcome(exception: BaseException | None) -> JobOutcome:
+    if exception is None:
+        return JobOutcome.COMPLETED
+    if isinstance(exception, Retry):
+        return JobOutcome.RETRY
+    if isinstance(exception, JobGivenUp):
+        return JobOutcome.DEAD
+    return JobOutcome.ERROR

@@ -1,0 +1,60 @@
+"""A `RateLimiter` that counts what the limiter it wraps answers, and when it cannot answer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from novapulse_adapters.telemetry.metrics import Metrics
+from novapulse_core.domain.errors import Unavailable
+from novapulse_core.domain.limits import RateDecision
+from novapulse_core.ports import RateLimiter
+
+
+def policy_of(key: str) -> str:
+    """The policy a key belongs to: its first two `:`-separated parts (`auth:password` of
+    `auth:password:ann@example.com`), so the label never carries an account or an address."""
+    return ":".join(key.split(":", 2)[:2])
+
+
+class MeteredRateLimiter:
+    """Wraps any `RateLimiter`: every `hit` and `peek` answer is counted as a decision, and
+    every `Unavailable` from the wrapped limiter as a fail-open before it is re-raised (the
+    core's callers let the attempt through when the limiter cannot be reached; the count
+    matches their own `failed_open`)."""
+
+    def __init__(
+        self,
+        limiter: RateLimiter,
+        metrics: Metrics,
+        *,
+        policy: Callable[[str], str] = policy_of,
+    ) -> None:
+        self._limiter = limiter
+        self._metrics = metrics
+        self._policy = policy
+
+    async def hit(self, key: str, limit: int, window: timedelta) -> RateDecision:
+        try:
+            decision = await self._limiter.hit(key, limit, window)
+        except Unavailable:
+            self._metrics.rate_limit_failed_open(self._policy(key))
+            raise
+        self._metrics.rate_limit_decision(self._policy(key), allowed=decision.allowed)
+        return decision
+
+    async def peek(self, key: str, limit: int, window: timedelta) -> RateDecision:
+        try:
+            decision = await self._limiter.peek(key, limit, window)
+        except Unavailable:
+            self._metrics.rate_limit_failed_open(self._policy(key))
+            raise
+        self._metrics.rate_limit_decision(self._policy(key), allowed=decision.allowed)
+        return decision
+
+    async def reset(self, key: str) -> None:
+        try:
+            await self._limiter.reset(key)
+        except Unavailable:
+            self._metrics.rate_limit_failed_open(self._policy(key))
+            raise
