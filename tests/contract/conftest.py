@@ -23,6 +23,8 @@ from novapulse_adapters.memory import (
     InMemoryRefreshTokenStore,
     InMemoryTokenRevocations,
     InMemoryUserStore,
+    InMemoryWebhookDeliveryStore,
+    InMemoryWebhookEndpointStore,
     InsecureSecretBox,
     StdlibTotp,
 )
@@ -341,3 +343,25 @@ def aesgcm_secret_box() -> AesGcmSecretBox:
 @pytest.fixture
 def insecure_secret_box() -> InsecureSecretBox:
     return InsecureSecretBox()
+
+
+# Webhooks: the endpoint store and the delivery log. Adding a backend (say "mongo") is its name
+# in the list plus a `mongo_<port>` fixture; the delivery log takes `store_clock` for retention.
+
+WEBHOOK_ENDPOINT_BACKENDS = ["memory"]
+WEBHOOK_DELIVERY_BACKENDS = ["memory"]
+WEBHOOK_RETENTION = JOB_RETENTION
+"""Long, for the same reason as the jobs': server-side TTLs run on the wall clock."""
+
+webhook_endpoint_store = _port("webhook_endpoint_store", WEBHOOK_ENDPOINT_BACKENDS)
+webhook_delivery_store = _port("webhook_delivery_store", WEBHOOK_DELIVERY_BACKENDS)
+
+
+@pytest.fixture
+def memory_webhook_endpoint_store() -> InMemoryWebhookEndpointStore:
+    return InMemoryWebhookEndpointStore()
+
+
+@pytest.fixture
+def memory_webhook_delivery_store(store_clock: FrozenClock) -> InMemoryWebhookDeliveryStore:
+    return InMemoryWebhookDeliveryStore(store_clock, retention=WEBHOOK_RETENTION)

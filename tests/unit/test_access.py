@@ -25,6 +25,7 @@ EXPECTED: dict[Role, set[Permission]] = {
         P.MANAGE_DEPARTMENTS,
         P.READ_STATS,
         P.MANAGE_JOBS,
+        P.MANAGE_WEBHOOKS,
     },
     Role.ADMIN: {
         P.READ_COMPANY,
@@ -36,6 +37,7 @@ EXPECTED: dict[Role, set[Permission]] = {
         P.MANAGE_DEPARTMENTS,
         P.READ_STATS,
         P.MANAGE_JOBS,
+        P.MANAGE_WEBHOOKS,
     },
     Role.MANAGER: {
         P.READ_COMPANY,
@@ -82,6 +84,7 @@ def test_permission_values_are_the_stable_scope_strings() -> None:
         "departments:manage",
         "stats:read",
         "jobs:manage",
+        "webhooks:manage",
     }
 
 

@@ -18,6 +18,15 @@ from novapulse_adapters.memory.stores import (
 )
 from novapulse_adapters.memory.system import FrozenClock, SequentialIds
 from novapulse_adapters.memory.totp import StdlibTotp
+from novapulse_adapters.memory.webhook_transport import (
+    InMemoryWebhookTransport,
+    SentRequest,
+    StaticHostResolver,
+)
+from novapulse_adapters.memory.webhooks import (
+    InMemoryWebhookDeliveryStore,
+    InMemoryWebhookEndpointStore,
+)
 
 __all__ = [
     "FrozenClock",
@@ -33,7 +42,12 @@ __all__ = [
     "InMemoryRefreshTokenStore",
     "InMemoryTokenRevocations",
     "InMemoryUserStore",
+    "InMemoryWebhookDeliveryStore",
+    "InMemoryWebhookEndpointStore",
+    "InMemoryWebhookTransport",
     "InsecureSecretBox",
+    "SentRequest",
     "SequentialIds",
+    "StaticHostResolver",
     "StdlibTotp",
 ]

@@ -20,6 +20,7 @@ class Permission(enum.StrEnum):
     MANAGE_DEPARTMENTS = "departments:manage"
     READ_STATS = "stats:read"
     MANAGE_JOBS = "jobs:manage"
+    MANAGE_WEBHOOKS = "webhooks:manage"
 
 
 _EVERYONE = frozenset({Permission.READ_COMPANY, Permission.READ_USERS, Permission.READ_DEPARTMENTS})
@@ -29,6 +30,7 @@ _ADMIN = _MANAGER | {
     Permission.MANAGE_USERS,
     Permission.ASSIGN_ROLES,
     Permission.MANAGE_JOBS,
+    Permission.MANAGE_WEBHOOKS,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {

@@ -64,3 +64,14 @@ class Unavailable(DomainError):
     """A backend the action needs cannot be reached; nothing was changed."""
 
     code = "unavailable"
+
+
+class TemporaryFailure(Unavailable):
+    """A job's work failed for now and may succeed later; `retry_after` is the soonest, in
+    seconds, that the other side said a retry may help (None: it did not say). The job runner
+    waits at least that long (up to its policy's longest backoff) before the next attempt."""
+
+    def __init__(self, detail: str, *, retry_after: float | None = None) -> None:
+        extra = {} if retry_after is None else {"retry_after": retry_after}
+        super().__init__(detail, extra=extra)
+        self.retry_after = retry_after

@@ -9,6 +9,13 @@ from novapulse_core.ports.security import PasswordHasher, TokenIssuer
 from novapulse_core.ports.sessions import ChallengeStore, RefreshTokenStore, TokenRevocations
 from novapulse_core.ports.stores import CompanyStore, DepartmentStore, UserStore
 from novapulse_core.ports.system import Clock, IdGenerator
+from novapulse_core.ports.webhooks import (
+    EnvelopeEncoder,
+    HostResolver,
+    WebhookDeliveryStore,
+    WebhookEndpointStore,
+    WebhookTransport,
+)
 
 __all__ = [
     "ChallengeStore",
@@ -16,7 +23,9 @@ __all__ = [
     "CompanyStore",
     "DepartmentStore",
     "EmailMessage",
+    "EnvelopeEncoder",
     "EventPublisher",
+    "HostResolver",
     "IdGenerator",
     "JobQueue",
     "JobStore",
@@ -31,4 +40,7 @@ __all__ = [
     "TokenRevocations",
     "Totp",
     "UserStore",
+    "WebhookDeliveryStore",
+    "WebhookEndpointStore",
+    "WebhookTransport",
 ]

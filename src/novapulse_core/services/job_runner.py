@@ -11,7 +11,15 @@ from datetime import datetime
 
 import attrs
 
-from novapulse_core.domain.errors import DomainError, Forbidden, Invalid, NotFound, Unavailable
+from novapulse_core import context
+from novapulse_core.domain.errors import (
+    DomainError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    TemporaryFailure,
+    Unavailable,
+)
 from novapulse_core.domain.jobs import JobState, JobTransition, QueueName, QueuePolicy
 from novapulse_core.ports import Clock, JobStore
 from novapulse_core.services.tasks import TaskRegistry
@@ -148,24 +156,38 @@ class JobRunner:
     ) -> Outcome:
         started = self._clock.now()
         self._record(job_id, JobState.ACTIVE, attempt)
+        last = True  # until the task's policy is known
         try:
             task = self._tasks.get(task_name)
-            await task.handler(payload)
+            policy = self._policies[task.queue]
+            last = retries >= policy.max_retries
+            token = context.job_attempt.set(context.JobAttempt(job_id, attempt, last))
+            try:
+                await task.handler(payload)
+            finally:
+                context.job_attempt.reset(token)
         except PERMANENT_ERRORS as error:
             self._fail(job_id, attempt, error, started)
             self._record(job_id, JobState.DEAD, attempt, error)
             return GiveUp()
         except Exception as error:
             self._fail(job_id, attempt, error, started)
-            policy = self._policies[task.queue]
-            if retries >= policy.max_retries:
+            if last:
                 self._record(job_id, JobState.DEAD, attempt, error)
                 return GiveUp()
-            delay = policy.backoff.delay(retries + 1, self._spread())
+            delay = self._retry_delay(policy, retries, error)
             self._record(job_id, JobState.RETRYING, attempt, error, retry_in=delay)
             return RetryLater(delay)
         self._record(job_id, JobState.COMPLETED, attempt, duration_ms=self._since(started))
         return Done()
+
+    def _retry_delay(self, policy: QueuePolicy, retries: int, error: Exception) -> float:
+        """The policy's backoff, or longer when the error says when to come back (a receiver's
+        `Retry-After`), capped at the policy's longest backoff so no job is parked for days."""
+        delay = policy.backoff.delay(retries + 1, self._spread())
+        if isinstance(error, TemporaryFailure) and error.retry_after is not None:
+            delay = max(delay, min(error.retry_after, policy.backoff.max_seconds))
+        return delay
 
     def _fail(self, job_id: str, attempt: int, error: Exception, started: datetime) -> None:
         self._record(job_id, JobState.FAILED, attempt, error, duration_ms=self._since(started))
