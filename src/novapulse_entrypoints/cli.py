@@ -53,6 +53,10 @@ def _parser() -> argparse.ArgumentParser:
         help="serve only this queue (repeatable; default: all four)",
     )
 
+    cache = commands.add_parser("cache", help="manage the cache")
+    cache_commands = cache.add_subparsers(dest="cache_command", required=True)
+    cache_commands.add_parser("clear", help="drop every cached entry, in every company")
+
     bootstrap = commands.add_parser(
         "bootstrap", help="create a company and its owner in the configured store"
     )
@@ -158,11 +162,13 @@ def _worker(settings: Settings, args: argparse.Namespace) -> None:
         raise CommandError(
             "worker needs NOVAPULSE_REDIS_URL; on the embedded default the API runs the jobs itself"
         )
-    from novapulse_entrypoints import observability
+    from novapulse_entrypoints import observability, tracing
 
     configure_logging(settings.log_level, settings.log_format)
     services = composition.build_container(settings)
     exporter = observability.exporter_for(settings)
+    provider = tracing.process_provider(settings, "novapulse-worker")
+    traced = tracing.enable_tracing(services, settings, "novapulse-worker", provider)
     queues = [QueueName(q) for q in args.queue or []]
     group = services.worker_group(
         queues=queues or None,
@@ -185,6 +191,22 @@ def _worker(settings: Settings, args: argparse.Namespace) -> None:
     if server is not None:
         server.close()
     exporter.close()
+    if traced is not None:
+        traced.close()
+
+
+async def _clear_cache(settings: Settings) -> None:
+    if settings.redis_url is None:
+        raise CommandError(
+            "the cache lives in each API process on the embedded default; "
+            "set NOVAPULSE_REDIS_URL to clear a shared one"
+        )
+    services = composition.build_container(settings)
+    try:
+        cleared = await services.cache_admin().clear_all()
+    finally:
+        await services.redis_client().aclose()
+    print(f"{cleared} cached entries cleared")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -195,6 +217,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             _serve(settings, args)
         elif args.command == "worker":
             _worker(settings, args)
+        elif args.command == "cache":
+            asyncio.run(_clear_cache(settings))
         else:
             asyncio.run(_bootstrap(settings, args))
     except (CommandError, SettingsError) as error:

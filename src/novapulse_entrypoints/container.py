@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
 from dependency_injector import containers, providers
+from opentelemetry import trace
 
 from novapulse_adapters.crypto import (
     AesGcmSecretBox,
@@ -23,6 +25,7 @@ from novapulse_adapters.memory import (
     InMemoryEventBus,
     InMemoryUserStore,
 )
+from novapulse_adapters.memory.cache import InMemoryCache
 from novapulse_adapters.memory.jobs import InMemoryJobStore
 from novapulse_adapters.memory.limits import InMemoryRateLimiter
 from novapulse_adapters.memory.mail import InMemoryOutbox
@@ -32,10 +35,17 @@ from novapulse_adapters.memory.sessions import (
     InMemoryRefreshTokenStore,
     InMemoryTokenRevocations,
 )
+from novapulse_adapters.memory.webhooks import (
+    InMemoryWebhookDeliveryStore,
+    InMemoryWebhookEndpointStore,
+)
 from novapulse_adapters.system import SystemClock, TimeOrderedIds
+from novapulse_core.domain.addresses import AddressPolicy
+from novapulse_core.domain.cache import CacheKeys
 from novapulse_core.domain.jobs import QueueName
 from novapulse_core.domain.limits import AttemptLimits
 from novapulse_core.domain.sessions import SessionPolicy
+from novapulse_core.domain.webhooks import WebhookPolicy, json_bytes
 from novapulse_core.services import (
     AuthService,
     CompanyService,
@@ -44,11 +54,23 @@ from novapulse_core.services import (
     UserService,
 )
 from novapulse_core.services.announcer import Announcer
+from novapulse_core.services.cache import CacheAside
+from novapulse_core.services.cache_invalidation import CacheAdmin, CacheInvalidation
+from novapulse_core.services.cached import CachedMembers, CachedProfiles, CachedStats
 from novapulse_core.services.email import SEND_EMAIL, EmailService, WelcomeEmails
 from novapulse_core.services.job_runner import JobRunner, LifecycleRecorder
 from novapulse_core.services.jobs import JobService
 from novapulse_core.services.mfa import MfaService
 from novapulse_core.services.tasks import TaskRegistry
+from novapulse_core.services.webhook_delivery import WebhookDeliverer
+from novapulse_core.services.webhook_dispatch import (
+    DELIVER_WEBHOOK,
+    UrlGuard,
+    WebhookDispatcher,
+    WebhookFanOut,
+    WebhookSecrets,
+)
+from novapulse_core.services.webhooks import WebhookService
 from novapulse_entrypoints.settings import Settings, SettingsError
 from novapulse_entrypoints.worker import WorkerGroup
 
@@ -138,18 +160,52 @@ def _mail_backend(settings: Settings) -> str:
     return "memory" if settings.smtp_host is None else "smtp"
 
 
-def _task_registry(email: EmailService) -> TaskRegistry:
+def _task_registry(email: EmailService, webhooks: WebhookDeliverer) -> TaskRegistry:
     tasks = TaskRegistry()
     tasks.register(SEND_EMAIL, QueueName.EMAIL, email.send)
+    tasks.register(DELIVER_WEBHOOK, QueueName.WEBHOOK, webhooks.deliver)
     return tasks
+
+
+def _webhook_adapter(name: str, *args: Any, **kwargs: Any) -> Any:
+    """Build an outgoing-HTTP adapter, importing aiohttp only when webhooks are used."""
+    try:
+        module = importlib.import_module("novapulse_adapters.http")
+    except ImportError as error:
+        raise SettingsError(
+            'webhooks need the HTTP adapters: pip install "novapulse[webhooks]"'
+        ) from error
+    return getattr(module, name)(*args, **kwargs)
+
+
+def _webhook_encoder() -> Any:
+    """orjson when the webhooks extra is installed, else the standard library's json."""
+    try:
+        return importlib.import_module("novapulse_adapters.http").orjson_envelope
+    except ImportError:
+        return json_bytes
+
+
+def _webhook_policy(settings: Settings) -> WebhookPolicy:
+    return WebhookPolicy(
+        max_payload_bytes=settings.webhook_max_payload_bytes,
+        disable_after_failures=settings.webhook_disable_after_failures,
+        disable_after=timedelta(seconds=settings.webhook_disable_after_seconds),
+    )
 
 
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
+    tracer_provider: providers.Object[trace.TracerProvider | None] = providers.Object(None)
+    """None: the global provider (a no-op unless the process installed one)."""
+    tracer = providers.Callable(
+        lambda p: trace.get_tracer("novapulse", tracer_provider=p), tracer_provider
+    )
 
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(TimeOrderedIds)
     event_bus = providers.Singleton(InMemoryEventBus, keep=1000)
+    announcer = providers.Singleton(Announcer, event_bus, ids, clock)
 
     store_backend = providers.Callable(_store_backend, settings)
     mongo = providers.Singleton(
@@ -222,10 +278,77 @@ class Container(containers.DeclarativeContainer):
         smtp=providers.Singleton(_smtp_mailer, settings),
     )
     email = providers.Singleton(EmailService, mailer)
-    tasks = providers.Singleton(_task_registry, email)
+    webhook_policy = providers.Callable(_webhook_policy, settings)
+    address_policy = providers.Callable(
+        lambda s: AddressPolicy.allowing(*s.webhook_allow_list), settings
+    )
+    webhook_retention = providers.Callable(
+        lambda s: timedelta(seconds=s.webhook_retention_seconds), settings
+    )
+    webhook_endpoint_store = providers.Selector(
+        providers.Callable(_job_backend, settings),
+        memory=providers.Singleton(InMemoryWebhookEndpointStore),
+        redis=providers.Singleton(
+            _redis,
+            "RedisWebhookEndpointStore",
+            redis_client,
+            namespace=settings.provided.queue_namespace,
+        ),
+        mongo=providers.Singleton(_mongo, "BeanieWebhookEndpointStore"),
+    )
+    webhook_delivery_store = providers.Selector(
+        providers.Callable(_job_backend, settings),
+        memory=providers.Singleton(
+            InMemoryWebhookDeliveryStore, clock, retention=webhook_retention
+        ),
+        redis=providers.Singleton(
+            _redis,
+            "RedisWebhookDeliveryStore",
+            redis_client,
+            namespace=settings.provided.queue_namespace,
+            retention=webhook_retention,
+        ),
+        mongo=providers.Singleton(
+            _mongo, "BeanieWebhookDeliveryStore", retention=webhook_retention
+        ),
+    )
+    webhook_secrets = providers.Singleton(
+        WebhookSecrets,
+        providers.Singleton(
+            AesGcmSecretBox,
+            providers.Callable(lambda s: derive_key(s.mfa_key, "webhook-secrets"), settings),
+            previous_keys=providers.Callable(
+                lambda s: [derive_key(k, "webhook-secrets") for k in s.mfa_previous_keys],
+                settings,
+            ),
+        ),
+    )
+    webhook_transport = providers.Singleton(
+        _webhook_adapter,
+        "AiohttpWebhookTransport",
+        address_policy,
+        connect_timeout=settings.provided.webhook_connect_timeout_seconds,
+        read_timeout=settings.provided.webhook_read_timeout_seconds,
+        total_timeout=settings.provided.webhook_total_timeout_seconds,
+        max_response_bytes=settings.provided.webhook_max_response_bytes,
+        pool_size=settings.provided.webhook_pool_size,
+    )
+    webhook_deliverer = providers.Singleton(
+        WebhookDeliverer,
+        webhook_endpoint_store,
+        webhook_delivery_store,
+        webhook_transport,
+        webhook_secrets,
+        announcer,
+        ids,
+        clock,
+        policy=webhook_policy,
+        tracer=tracer,
+    )
+    tasks = providers.Singleton(_task_registry, email, webhook_deliverer)
     recorder = providers.Singleton(LifecycleRecorder, job_store)
     runner = providers.Singleton(
-        JobRunner, tasks, recorder, clock, settings.provided.queue_policies
+        JobRunner, tasks, recorder, clock, settings.provided.queue_policies, tracer=tracer
     )
     actors = providers.Singleton(
         register_actors,
@@ -247,7 +370,6 @@ class Container(containers.DeclarativeContainer):
         JobService, job_store, job_queue, tasks, ids, clock, settings.provided.queue_policies
     )
 
-    announcer = providers.Singleton(Announcer, event_bus, ids, clock)
     companies = providers.Singleton(
         CompanyService, company_store, user_store, password_hasher, ids, clock, announcer
     )
@@ -257,6 +379,48 @@ class Container(containers.DeclarativeContainer):
     )
     stats = providers.Singleton(StatsService, user_store, department_store)
     welcome_emails = providers.Singleton(WelcomeEmails, jobs, company_store, user_store, ids)
+    cache_keys = providers.Singleton(CacheKeys)
+    cache = providers.Selector(
+        providers.Callable(_ephemeral_backend, settings),
+        memory=providers.Singleton(InMemoryCache, clock),
+        redis=providers.Singleton(
+            _redis, "RedisCache", redis_client, namespace=settings.provided.queue_namespace
+        ),
+    )
+    cache_aside = providers.Singleton(CacheAside, cache)
+    cached_stats = providers.Singleton(CachedStats, stats, cache_aside, cache_keys)
+    cached_profiles = providers.Singleton(CachedProfiles, users, cache_aside, cache_keys)
+    cached_members = providers.Singleton(CachedMembers, departments, cache_aside, cache_keys)
+    cache_invalidation = providers.Singleton(
+        CacheInvalidation, cache_aside, cache_keys, department_store
+    )
+    cache_admin = providers.Singleton(
+        CacheAdmin, cache_aside, cache_keys, user_store, department_store
+    )
+    webhook_dispatcher = providers.Singleton(
+        WebhookDispatcher,
+        webhook_delivery_store,
+        jobs,
+        ids,
+        clock,
+        encoder=providers.Callable(_webhook_encoder),
+        policy=webhook_policy,
+    )
+    webhook_fan_out = providers.Singleton(WebhookFanOut, webhook_endpoint_store, webhook_dispatcher)
+    webhooks = providers.Singleton(
+        WebhookService,
+        webhook_endpoint_store,
+        webhook_delivery_store,
+        providers.Singleton(
+            UrlGuard, providers.Singleton(_webhook_adapter, "SystemHostResolver"), address_policy
+        ),
+        webhook_secrets,
+        webhook_dispatcher,
+        ids,
+        clock,
+        announcer,
+        policy=webhook_policy,
+    )
     ephemeral_backend = providers.Callable(_ephemeral_backend, settings)
     rate_limiter = providers.Selector(
         ephemeral_backend,
@@ -384,9 +548,14 @@ async def start(container: Container, *, long_running: bool = True) -> None:
         await container.mongo().open(retry_in_background=long_running)
     container.actors()
     container.event_bus().subscribe(container.welcome_emails())
+    container.event_bus().subscribe(container.webhook_fan_out())
+    container.event_bus().subscribe(container.cache_invalidation())
 
 
 async def stop(container: Container) -> None:
+    """Close what `start` and the jobs opened (call it on the loop the jobs ran on)."""
+    with contextlib.suppress(SettingsError):
+        await container.webhook_transport().aclose()
     if container.store_backend() == "mongo":
         await container.mongo().close()
     if container.settings().redis_url is not None:

@@ -38,6 +38,17 @@ def meter_rate_limiter(container: Container, metrics: Metrics) -> None:
     container.rate_limiter.override(providers.Object(MeteredRateLimiter(limiter, metrics)))
 
 
+def meter_cache(container: Container, metrics: Metrics) -> None:
+    """Count the cache's hits and misses: the cache-aside built from now on reads through a
+    `MeteredCache`."""
+    from novapulse_adapters.telemetry.cache import MeteredCache
+
+    cache = container.cache()
+    if isinstance(cache, MeteredCache):
+        return
+    container.cache.override(providers.Object(MeteredCache(cache, metrics)))
+
+
 def job_middleware(settings: Settings, metrics: Metrics) -> list[Middleware]:
     """What a worker group adds to the broker while it runs: the job attempt metrics."""
     return [JobMetrics(metrics, settings.queue_namespace)]

@@ -129,6 +129,52 @@ class Settings:
     worker_maintenance_chance: int = 1000
     """One fetch in this many looks for jobs of dead workers."""
 
+    rate_limits_enabled: bool = True
+    """Whether requests are limited per route group (below). Login failures are limited anyway."""
+
+    rate_limit_anonymous: tuple[int, int] = (60, 60)
+    """Requests per window (seconds) per client address on anonymous routes: `60/60`."""
+
+    rate_limit_login: tuple[int, int] = (20, 60)
+    """Requests per window per client address on login, MFA verify and refresh."""
+
+    rate_limit_user: tuple[int, int] = (600, 60)
+    """Requests per window per authenticated user."""
+
+    rate_limit_company: tuple[int, int] = (3000, 60)
+    """Requests per window per company, all its users together."""
+
+    webhook_allow_list: tuple[str, ...] = ()
+    """Hosts or CIDRs webhook URLs may reach although they are not public (development and
+    tests only; empty by default, so loopback and private networks are refused)."""
+
+    webhook_connect_timeout_seconds: float = 5.0
+    """Connect timeout of a webhook delivery."""
+
+    webhook_read_timeout_seconds: float = 15.0
+    """Read timeout of a webhook delivery."""
+
+    webhook_total_timeout_seconds: float = 30.0
+    """Whole-request timeout of a webhook delivery."""
+
+    webhook_max_response_bytes: int = 2048
+    """How much of a receiver's answer is read and kept in the delivery log."""
+
+    webhook_pool_size: int = 100
+    """Concurrent connections of a process's webhook client."""
+
+    webhook_max_payload_bytes: int = 256 * 1024
+    """Largest webhook body; a larger event or test payload is refused (422)."""
+
+    webhook_disable_after_failures: int = 1000
+    """Consecutive failed attempts after which an endpoint is disabled."""
+
+    webhook_disable_after_seconds: int = 5 * 24 * 3600
+    """How long an endpoint may keep failing before it is disabled."""
+
+    webhook_retention_seconds: int = 7 * 24 * 3600
+    """How long deliveries and their attempts are kept."""
+
     smtp_host: str | None = None
     """SMTP server. Unset: emails go to an in-memory outbox (and are logged, not sent)."""
 
@@ -161,6 +207,12 @@ class Settings:
     """`PROMETHEUS_MULTIPROC_DIR` (prometheus-client's own variable, no NOVAPULSE_ prefix): when
     set, each API process writes its metrics to files there and a scrape of any of them adds up
     all. `novapulse serve --workers N` (N above 1) makes a fresh one and removes it on exit."""
+
+    otlp_traces_url: str | None = None
+    """Where spans go (OTLP over HTTP): `NOVAPULSE_OTLP_ENDPOINT` or OpenTelemetry's own
+    `OTEL_EXPORTER_OTLP_ENDPOINT` (a collector's base URL, `/v1/traces` appended), or
+    `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (used as is). Unset, or `OTEL_SDK_DISABLED=true`:
+    no tracing, nothing exported."""
 
     log_level: str = "INFO"
     """Python logging level name."""
@@ -222,6 +274,12 @@ class Settings:
             worker_shutdown_seconds=read("WORKER_SHUTDOWN_SECONDS", _positive_int, 30),
             worker_heartbeat_timeout_ms=read("WORKER_HEARTBEAT_TIMEOUT_MS", _positive_int, 60_000),
             worker_maintenance_chance=read("WORKER_MAINTENANCE_CHANCE", _positive_int, 1000),
+            rate_limits_enabled=read("RATE_LIMITS_ENABLED", _boolean, True),
+            rate_limit_anonymous=read("RATE_LIMIT_ANONYMOUS", _budget, (60, 60)),
+            rate_limit_login=read("RATE_LIMIT_LOGIN", _budget, (20, 60)),
+            rate_limit_user=read("RATE_LIMIT_USER", _budget, (600, 60)),
+            rate_limit_company=read("RATE_LIMIT_COMPANY", _budget, (3000, 60)),
+            **_webhook_settings(read),
             smtp_host=read("SMTP_HOST", str, None),
             smtp_port=read("SMTP_PORT", _positive_int, 587),
             smtp_security=read("SMTP_SECURITY", _smtp_security, "starttls"),
@@ -232,6 +290,7 @@ class Settings:
             worker_metrics_port=read("WORKER_METRICS_PORT", _port, None),
             worker_metrics_host=read("WORKER_METRICS_HOST", str, "127.0.0.1"),
             metrics_multiprocess_dir=environ.get(MULTIPROCESS_DIR_VARIABLE) or None,
+            otlp_traces_url=_otlp_traces_url(read("OTLP_ENDPOINT", str, None), environ),
             log_level=read("LOG_LEVEL", _log_level, "INFO"),
             log_format=log_format,
         )
@@ -275,6 +334,15 @@ def _boolean(raw: str) -> bool:
     if lowered in ("0", "false", "no", "off"):
         return False
     raise ValueError(f"expected true or false, got {raw!r}")
+
+
+def _otlp_traces_url(ours: str | None, environ: Mapping[str, str]) -> str | None:
+    if environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return None
+    if ours is None and environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "").strip():
+        return environ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"].strip()
+    base = ours or environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()
+    return f"{base.rstrip('/')}/v1/traces" if base else None
 
 
 def _log_level(raw: str) -> str:
@@ -414,3 +482,42 @@ def _new_private_key(algorithm: str) -> bytes:
         else rsa.generate_private_key(public_exponent=65537, key_size=2048)
     )
     return key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+
+
+def _webhook_settings(read: _Reader) -> dict[str, Any]:
+    return {
+        "webhook_allow_list": tuple(read("WEBHOOK_ALLOW_LIST", _words, [])),
+        "webhook_connect_timeout_seconds": read(
+            "WEBHOOK_CONNECT_TIMEOUT_SECONDS", _positive_float, 5.0
+        ),
+        "webhook_read_timeout_seconds": read("WEBHOOK_READ_TIMEOUT_SECONDS", _positive_float, 15.0),
+        "webhook_total_timeout_seconds": read(
+            "WEBHOOK_TOTAL_TIMEOUT_SECONDS", _positive_float, 30.0
+        ),
+        "webhook_max_response_bytes": read("WEBHOOK_MAX_RESPONSE_BYTES", _positive_int, 2048),
+        "webhook_pool_size": read("WEBHOOK_POOL_SIZE", _positive_int, 100),
+        "webhook_max_payload_bytes": read("WEBHOOK_MAX_PAYLOAD_BYTES", _positive_int, 256 * 1024),
+        "webhook_disable_after_failures": read(
+            "WEBHOOK_DISABLE_AFTER_FAILURES", _positive_int, 1000
+        ),
+        "webhook_disable_after_seconds": read(
+            "WEBHOOK_DISABLE_AFTER_SECONDS", _positive_int, 432000
+        ),
+        "webhook_retention_seconds": read("WEBHOOK_RETENTION_SECONDS", _positive_int, 604800),
+    }
+
+
+def _words(raw: str) -> list[str]:
+    return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def _budget(raw: str) -> tuple[int, int]:
+    """`<requests>/<window seconds>`, e.g. `600/60`."""
+    count, _, window = raw.partition("/")
+    try:
+        budget = (int(count), int(window))
+    except ValueError:
+        raise ValueError(f"expected <requests>/<seconds> such as 600/60, got {raw!r}") from None
+    if min(budget) <= 0:
+        raise ValueError(f"expected numbers above 0, got {raw!r}")
+    return budget

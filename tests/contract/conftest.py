@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import timedelta
 from typing import TYPE_CHECKING, NoReturn
 
@@ -13,6 +13,7 @@ import pytest
 from novapulse_adapters.crypto import AesGcmSecretBox, PyOtpTotp
 from novapulse_adapters.memory import (
     FrozenClock,
+    InMemoryCache,
     InMemoryChallengeStore,
     InMemoryCompanyStore,
     InMemoryDepartmentStore,
@@ -36,11 +37,13 @@ from novapulse_adapters.mongo import (
     MongoConnection,
 )
 from novapulse_core.domain.errors import Unavailable
+from novapulse_core.ports.cache import Cache
 from novapulse_core.ports.jobs import JobStore
 from novapulse_core.ports.limits import RateLimiter
 from novapulse_core.ports.mfa import MfaStore, OtpReplayStore, Totp
 from novapulse_core.ports.sessions import ChallengeStore, RefreshTokenStore, TokenRevocations
 from novapulse_core.ports.stores import CompanyStore, DepartmentStore, UserStore
+from novapulse_core.ports.webhooks import WebhookDeliveryStore, WebhookEndpointStore
 from support.mongo_standin import mongo_url_for_tests, new_standin_client, redacted_url
 from support.redis_server import RedisServerUnavailable, private_redis_server
 
@@ -348,8 +351,8 @@ def insecure_secret_box() -> InsecureSecretBox:
 # Webhooks: the endpoint store and the delivery log. Adding a backend (say "mongo") is its name
 # in the list plus a `mongo_<port>` fixture; the delivery log takes `store_clock` for retention.
 
-WEBHOOK_ENDPOINT_BACKENDS = ["memory"]
-WEBHOOK_DELIVERY_BACKENDS = ["memory"]
+WEBHOOK_ENDPOINT_BACKENDS = ["memory", "mongo", "redis"]
+WEBHOOK_DELIVERY_BACKENDS = ["memory", "mongo", "redis"]
 WEBHOOK_RETENTION = JOB_RETENTION
 """Long, for the same reason as the jobs': server-side TTLs run on the wall clock."""
 
@@ -365,3 +368,75 @@ def memory_webhook_endpoint_store() -> InMemoryWebhookEndpointStore:
 @pytest.fixture
 def memory_webhook_delivery_store(store_clock: FrozenClock) -> InMemoryWebhookDeliveryStore:
     return InMemoryWebhookDeliveryStore(store_clock, retention=WEBHOOK_RETENTION)
+
+
+@pytest.fixture
+def mongo_webhook_endpoint_store(mongo_connection: MongoConnection) -> WebhookEndpointStore:
+    from novapulse_adapters.mongo import BeanieWebhookEndpointStore
+
+    return BeanieWebhookEndpointStore()
+
+
+@pytest.fixture
+def mongo_webhook_delivery_store(mongo_connection: MongoConnection) -> WebhookDeliveryStore:
+    from novapulse_adapters.mongo import BeanieWebhookDeliveryStore
+
+    return BeanieWebhookDeliveryStore(retention=WEBHOOK_RETENTION)
+
+
+@pytest.fixture
+def redis_webhook_endpoint_store(redis_client: Redis) -> WebhookEndpointStore:
+    from novapulse_adapters.redis import RedisWebhookEndpointStore
+
+    return RedisWebhookEndpointStore(redis_client, namespace="contract")
+
+
+@pytest.fixture
+def redis_webhook_delivery_store(redis_client: Redis) -> WebhookDeliveryStore:
+    from novapulse_adapters.redis import RedisWebhookDeliveryStore
+
+    return RedisWebhookDeliveryStore(
+        redis_client, namespace="contract", retention=WEBHOOK_RETENTION
+    )
+
+
+# The cache. Memory expires by `store_clock`; Redis by its own clock (SET PX), so the TTL tests
+# read an entry's remaining lifetime through `cache_remaining` (the clock, or PTTL) and never
+# sleep.
+
+CACHE_BACKENDS = ["memory", "redis"]
+
+cache = _port("cache", CACHE_BACKENDS)
+
+
+@pytest.fixture
+def memory_cache(store_clock: FrozenClock) -> InMemoryCache:
+    return InMemoryCache(store_clock)
+
+
+@pytest.fixture
+def redis_cache(redis_client: Redis) -> Cache:
+    from novapulse_adapters.redis import RedisCache
+
+    return RedisCache(redis_client, namespace="contract")
+
+
+@pytest.fixture
+def cache_remaining(
+    cache: Cache, request: pytest.FixtureRequest
+) -> Callable[[str], Awaitable[timedelta | None]]:
+    """The lifetime a key has left: by the memory cache's clock, or Redis's PTTL."""
+    if isinstance(cache, InMemoryCache):
+        memory = cache
+
+        async def by_clock(key: str) -> timedelta | None:
+            return memory.remaining(key)
+
+        return by_clock
+    client: Redis = request.getfixturevalue("redis_client")
+
+    async def by_pttl(key: str) -> timedelta | None:
+        left = int(await client.pttl(f"contract:{key}"))
+        return None if left < 0 else timedelta(milliseconds=left)
+
+    return by_pttl

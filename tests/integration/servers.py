@@ -19,6 +19,8 @@ FAST_HASHING = {
     "NOVAPULSE_ARGON2_TIME_COST": "1",
     "NOVAPULSE_ARGON2_MEMORY_KIB": "8",
     "NOVAPULSE_ARGON2_PARALLELISM": "1",
+    # Route budgets are off in tests that do not test them (tests/integration/test_rate_limits.py).
+    "NOVAPULSE_RATE_LIMITS_ENABLED": "false",
 }
 
 

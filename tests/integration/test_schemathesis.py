@@ -18,13 +18,14 @@ from hypothesis import strategies as st
 from litestar import Litestar
 from litestar.testing import TestClient
 from schemathesis import AuthContext, Case, HookContext
-from schemathesis.checks import allow_header_conformance
+from schemathesis.checks import allow_header_conformance, positive_data_acceptance
 
 from novapulse_entrypoints.api import create_app
 
 from .conftest import PASSWORD, Account, add_user, make_settings, sign_up
 
 SCHEMA_PATH = "/schema/openapi.json"
+RESOLVED_URLS = {("POST", "/api/v1/webhooks"), ("PATCH", "/api/v1/webhooks/{endpoint_id}")}
 DELETE_DEPARTMENT = ("DELETE", "/api/v1/departments/{department_id}")
 
 
@@ -116,4 +117,8 @@ def flatmap_path_parameters(
 @settings(max_examples=20, derandomize=True, database=None, deadline=None)
 def test_every_operation_answers_as_the_schema_documents(case: Case[Any]) -> None:
     # Litestar lists one handler's methods in `Allow` when a path has several (litestar#4169).
-    case.call_and_validate(excluded_checks=[allow_header_conformance])
+    excluded = [allow_header_conformance]
+    if (case.method.upper(), case.path) in RESOLVED_URLS:
+        # A webhook URL must resolve to a public address: no schema can say which do.
+        excluded.append(positive_data_acceptance)
+    case.call_and_validate(excluded_checks=excluded)

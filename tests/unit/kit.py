@@ -34,7 +34,7 @@ from novapulse_core.domain.identity import Company, Role, User
 from novapulse_core.domain.limits import AttemptLimits
 from novapulse_core.domain.mfa import TOTP_STEP
 from novapulse_core.domain.sessions import SessionPolicy
-from novapulse_core.ports import UserStore
+from novapulse_core.ports import TokenRevocations, UserStore
 from novapulse_core.services import (
     AuthService,
     CompanyService,
@@ -154,7 +154,11 @@ class Platform:
         self._emails = itertools.count(1)
 
     def auth_with(
-        self, hasher: Argon2PasswordHasher, *, users: UserStore | None = None
+        self,
+        hasher: Argon2PasswordHasher,
+        *,
+        users: UserStore | None = None,
+        revocations: TokenRevocations | None = None,
     ) -> AuthService:
         """An AuthService on this platform's stores and tokens, hashing with `hasher`."""
         return AuthService(
@@ -168,7 +172,7 @@ class Platform:
             mfa=self.mfa,
             challenges=self.challenges,
             refresh_tokens=self.refresh_tokens,
-            revocations=self.revocations,
+            revocations=self.revocations if revocations is None else revocations,
             limiter=self.limiter,
             announcer=self.announcer,
             policy=POLICY,

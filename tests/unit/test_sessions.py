@@ -7,8 +7,10 @@ from datetime import timedelta
 import jwt
 import pytest
 
+from novapulse_adapters.memory.sessions import InMemoryTokenRevocations
 from novapulse_core.domain import events
-from novapulse_core.domain.errors import Unauthenticated
+from novapulse_core.domain.auth import Authenticated
+from novapulse_core.domain.errors import Unauthenticated, Unavailable
 from novapulse_core.domain.identity import Role
 
 from .kit import (
@@ -16,6 +18,7 @@ from .kit import (
     ISSUER,
     JWT_SECRET,
     LEEWAY,
+    PASSWORD,
     POLICY,
     TOKEN_TTL,
     Member,
@@ -231,3 +234,23 @@ async def test_a_logged_out_token_cannot_log_out_again(platform: Platform, membe
 
     with pytest.raises(Unauthenticated):
         await platform.auth.logout(session.access_token)
+
+
+class UnreadableRevocations(InMemoryTokenRevocations):
+    """A revocation list whose backend went away."""
+
+    async def is_revoked(self, token_id: str) -> bool:
+        raise Unavailable("down")
+
+
+async def test_a_signed_token_is_accepted_and_counted_while_revocations_cannot_be_read(
+    platform: Platform, member: Member
+) -> None:
+    session = await platform.auth.login(member.user.email, PASSWORD)
+    assert isinstance(session, Authenticated)
+    auth = platform.auth_with(platform.hasher, revocations=UnreadableRevocations(platform.clock))
+
+    principal = await auth.authenticate(session.access_token)
+
+    assert principal.user_id == member.user.id
+    assert auth.revocation_checks_skipped == 1

@@ -15,6 +15,7 @@ from dramatiq.middleware import (
     TimeLimit,
 )
 
+from novapulse_adapters.dramatiq.tracing import TraceContext
 from novapulse_core.domain.jobs import QueueName
 
 
@@ -25,6 +26,7 @@ def broker_queue_name(namespace: str, queue: QueueName) -> str:
 
 def _middleware() -> list[Middleware]:
     return [
+        TraceContext(),  # first: its context is current for every other hook of an attempt
         AgeLimit(),
         TimeLimit(),
         ShutdownNotifications(),

@@ -1,5 +1,6 @@
 """In-memory adapters: the reference implementation of every port, and a public test kit."""
 
+from novapulse_adapters.memory.cache import InMemoryCache
 from novapulse_adapters.memory.events import InMemoryEventBus
 from novapulse_adapters.memory.jobs import InMemoryJobStore
 from novapulse_adapters.memory.limits import InMemoryRateLimiter
@@ -30,6 +31,7 @@ from novapulse_adapters.memory.webhooks import (
 
 __all__ = [
     "FrozenClock",
+    "InMemoryCache",
     "InMemoryChallengeStore",
     "InMemoryCompanyStore",
     "InMemoryDepartmentStore",

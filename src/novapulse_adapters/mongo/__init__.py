@@ -15,6 +15,13 @@ from novapulse_adapters.mongo.stores import (
     BeanieDepartmentStore,
     BeanieUserStore,
 )
+from novapulse_adapters.mongo.webhooks import (
+    BeanieWebhookDeliveryStore,
+    BeanieWebhookEndpointStore,
+    DeliveryAttemptDocument,
+    WebhookDeliveryDocument,
+    WebhookEndpointDocument,
+)
 
 __all__ = [
     "DOCUMENT_MODELS",
@@ -24,11 +31,16 @@ __all__ = [
     "BeanieMfaStore",
     "BeanieRefreshTokenStore",
     "BeanieUserStore",
+    "BeanieWebhookDeliveryStore",
+    "BeanieWebhookEndpointStore",
     "CompanyDocument",
+    "DeliveryAttemptDocument",
     "DepartmentDocument",
     "JobDocument",
     "MfaDocument",
     "MongoConnection",
     "RefreshTokenDocument",
     "UserDocument",
+    "WebhookDeliveryDocument",
+    "WebhookEndpointDocument",
 ]

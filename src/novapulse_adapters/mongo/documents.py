@@ -10,6 +10,11 @@ from pymongo import ASCENDING, IndexModel
 from novapulse_adapters.mongo.jobs import JobDocument
 from novapulse_adapters.mongo.mfa import MfaDocument
 from novapulse_adapters.mongo.sessions import RefreshTokenDocument
+from novapulse_adapters.mongo.webhooks import (
+    DeliveryAttemptDocument,
+    WebhookDeliveryDocument,
+    WebhookEndpointDocument,
+)
 from novapulse_core.domain.identity import Company, Department, Role, User
 
 __all__ = ["DOCUMENT_MODELS", "CompanyDocument", "DepartmentDocument", "UserDocument", "name_key"]
@@ -169,5 +174,8 @@ DOCUMENT_MODELS: tuple[type[Document], ...] = (
     JobDocument,
     MfaDocument,
     RefreshTokenDocument,
+    WebhookEndpointDocument,
+    WebhookDeliveryDocument,
+    DeliveryAttemptDocument,
 )
 """Every document class `init_beanie` must bind, in one list for the connection."""

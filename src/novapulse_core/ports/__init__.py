@@ -1,5 +1,6 @@
 """Ports: the Protocols the services depend on. Each docstring is the contract its tests check."""
 
+from novapulse_core.ports.cache import Cache
 from novapulse_core.ports.events import EventPublisher
 from novapulse_core.ports.jobs import JobQueue, JobStore
 from novapulse_core.ports.limits import RateLimiter
@@ -18,6 +19,7 @@ from novapulse_core.ports.webhooks import (
 )
 
 __all__ = [
+    "Cache",
     "ChallengeStore",
     "Clock",
     "CompanyStore",

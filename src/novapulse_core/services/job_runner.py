@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 
 import attrs
+from opentelemetry import trace
 
 from novapulse_core import context
 from novapulse_core.domain.errors import (
@@ -125,12 +126,14 @@ class JobRunner:
         policies: Mapping[QueueName, QueuePolicy],
         *,
         spread: Callable[[], float] = random.random,
+        tracer: trace.Tracer | None = None,
     ) -> None:
         self._tasks = tasks
         self._recorder = recorder
         self._clock = clock
         self._policies = policies
         self._spread = spread
+        self._tracer = tracer or trace.get_tracer(__name__)
 
     async def run(
         self,
@@ -146,9 +149,18 @@ class JobRunner:
 
         Returns once the attempt's transitions are written (or kept for later if the store is
         down): the broker acknowledges the message after that, so a worker killed in between
-        leaves a job that is delivered again, never a record stuck at active."""
-        outcome = await self._attempt(job_id, task_name, payload, attempt, retries)
-        await self._recorder.flush()
+        leaves a job that is delivered again, never a record stuck at active.
+
+        The attempt is a span `job {task}`, a child of the trace context current when it runs
+        (the broker's adapter makes the enqueuing request's current)."""
+        with self._tracer.start_as_current_span(
+            f"job {task_name}",
+            kind=trace.SpanKind.CONSUMER,
+            attributes={"novapulse.job.id": job_id, "novapulse.job.attempt": attempt},
+        ) as span:
+            outcome = await self._attempt(job_id, task_name, payload, attempt, retries)
+            span.set_attribute("novapulse.job.outcome", type(outcome).__name__)
+            await self._recorder.flush()
         return outcome
 
     async def _attempt(
@@ -190,6 +202,9 @@ class JobRunner:
         return delay
 
     def _fail(self, job_id: str, attempt: int, error: Exception, started: datetime) -> None:
+        span = trace.get_current_span()
+        span.record_exception(error)
+        span.set_status(trace.StatusCode.ERROR, type(error).__name__)
         self._record(job_id, JobState.FAILED, attempt, error, duration_ms=self._since(started))
 
     def _since(self, started: datetime) -> float:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from urllib.parse import urlsplit
+
+from opentelemetry import trace
 
 from novapulse_core import context
 from novapulse_core.domain.errors import Invalid, NotFound, TemporaryFailure
@@ -56,6 +59,7 @@ class WebhookDeliverer:
         clock: Clock,
         *,
         policy: WebhookPolicy | None = None,
+        tracer: trace.Tracer | None = None,
     ) -> None:
         self._endpoints = endpoints
         self._deliveries = deliveries
@@ -65,6 +69,7 @@ class WebhookDeliverer:
         self._ids = ids
         self._clock = clock
         self._policy = policy or WebhookPolicy()
+        self._tracer = tracer or trace.get_tracer(__name__)
 
     async def deliver(self, payload: Mapping[str, object]) -> None:
         company_id, delivery_id = payload.get("company_id"), payload.get("delivery_id")
@@ -101,7 +106,7 @@ class WebhookDeliverer:
             timestamp=now,
             secrets=self._secrets.signing(endpoint, now),
         )
-        result = await self._transport.send(endpoint.url, delivery.payload, headers)
+        result = await self._send(delivery, endpoint, headers)
         if result.succeeded:
             await self._record(delivery, result, now, DeliveryStatus.SUCCEEDED)
             if endpoint.consecutive_failures or endpoint.failing_since is not None:
@@ -124,6 +129,28 @@ class WebhookDeliverer:
             delivery, result, now, DeliveryStatus.FAILED if last else DeliveryStatus.PENDING
         )
         raise TemporaryFailure(error, retry_after=parse_retry_after(result.retry_after, now))
+
+    async def _send(
+        self, delivery: WebhookDelivery, endpoint: WebhookEndpoint, headers: Mapping[str, str]
+    ) -> TransportResult:
+        """One POST to the receiver, as a client span (no trace header goes out to it)."""
+        with self._tracer.start_as_current_span(
+            "POST",
+            kind=trace.SpanKind.CLIENT,
+            attributes={
+                "http.request.method": "POST",
+                "url.full": _without_secrets(endpoint.url),
+                "novapulse.webhook.endpoint_id": endpoint.id,
+                "novapulse.webhook.delivery_id": delivery.id,
+                "novapulse.webhook.event_type": delivery.event_type,
+            },
+        ) as span:
+            result = await self._transport.send(endpoint.url, delivery.payload, headers)
+            if result.status_code is not None:
+                span.set_attribute("http.response.status_code", result.status_code)
+            if not result.succeeded:
+                span.set_status(trace.StatusCode.ERROR, describe(result))
+        return result
 
     async def _record(
         self,
@@ -177,6 +204,12 @@ class WebhookDeliverer:
         await self._deliveries.set_status(
             delivery.company_id, delivery.id, DeliveryStatus.FAILED, error=reason
         )
+
+
+def _without_secrets(url: str) -> str:
+    """The URL for a span: no user info, query or fragment (receivers put tokens there)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
 
 
 def describe(result: TransportResult) -> str:

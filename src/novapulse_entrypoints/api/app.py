@@ -7,12 +7,14 @@ import logging
 import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
+from opentelemetry.trace import TracerProvider
 
 from novapulse_adapters.telemetry import MetricsExporter
 from novapulse_entrypoints import container as composition
@@ -32,15 +34,20 @@ from novapulse_entrypoints.api.controllers import (
     JwksController,
     MfaController,
     UserController,
+    WebhookController,
+    WebhookDeliveryController,
 )
 from novapulse_entrypoints.api.metrics import metrics_middleware, metrics_route
 from novapulse_entrypoints.api.problems import EXCEPTION_HANDLERS
+from novapulse_entrypoints.api.rate_limits import Budget, RateLimits, rate_limit_middleware
 from novapulse_entrypoints.api.request_id import request_id_middleware
 from novapulse_entrypoints.api.schemas import ClosedStructSchemaPlugin
+from novapulse_entrypoints.api.tracing import name_span_by_route, tracing_plugins
 from novapulse_entrypoints.container import Container, build_container
 from novapulse_entrypoints.demo import seed_demo
 from novapulse_entrypoints.logs import configure_logging
 from novapulse_entrypoints.settings import Settings
+from novapulse_entrypoints.tracing import enable_tracing, process_provider
 
 log = logging.getLogger("novapulse")
 
@@ -61,11 +68,15 @@ def _dependencies(container: Container) -> dict[str, Provide]:
         "companies": _provide(container.companies),
         "users": _provide(container.users),
         "departments": _provide(container.departments),
-        "stats": _provide(container.stats),
+        "stats": _provide(container.cached_stats),
+        "profiles": _provide(container.cached_profiles),
+        "members": _provide(container.cached_members),
+        "cache_admin": _provide(container.cache_admin),
         "jobs": _provide(container.jobs),
         "probes": _provide(lambda: composition.readiness_probes(container)),
         "mfa": _provide(container.mfa),
         "tokens": _provide(container.token_issuer),
+        "webhooks": _provide(container.webhooks),
         "principal": Provide(current_principal),
         "enrolling": Provide(enrolling_principal),
         "bearer": Provide(bearer_token, sync_to_thread=False),
@@ -78,12 +89,16 @@ def create_app(
     container: Container | None = None,
     *,
     exporter: MetricsExporter | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> Litestar:
     """Build the API over `container` (by default, one built from `settings`); its metrics go
-    to `exporter` (by default, one of its own) and are served at `/metrics`."""
+    to `exporter` (by default, one of its own) and are served at `/metrics`; its spans go to
+    `tracer_provider` (by default, the configured OTLP endpoint's; none when unset)."""
     services = container or build_container(settings)
     telemetry = exporter or observability.exporter_for(settings)
     observability.meter_rate_limiter(services, telemetry.metrics)
+    observability.meter_cache(services, telemetry.metrics)
+    tracing = enable_tracing(services, settings, "novapulse-api", tracer_provider)
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
@@ -109,6 +124,8 @@ def create_app(
                 await asyncio.to_thread(workers.stop, settings.worker_shutdown_seconds)
             await composition.stop(services)
             telemetry.close()
+            if tracing is not None:
+                tracing.close()
 
     app = Litestar(
         route_handlers=[
@@ -120,11 +137,14 @@ def create_app(
             JobController,
             MfaController,
             JwksController,
+            WebhookController,
+            WebhookDeliveryController,
             metrics_route(telemetry, observability.QueueStatsScrape(services)),
         ],
         dependencies=_dependencies(services),
         exception_handlers=EXCEPTION_HANDLERS,
-        plugins=[ClosedStructSchemaPlugin()],
+        plugins=[ClosedStructSchemaPlugin(), *tracing_plugins(tracing)],
+        before_request=name_span_by_route if tracing is not None else None,
         lifespan=[lifespan],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
@@ -142,14 +162,29 @@ def create_app(
         debug=False,
     )
     # Outermost, so that even responses for unknown routes carry the request id and are counted.
-    app.asgi_handler = metrics_middleware(
-        request_id_middleware(app.asgi_handler), telemetry.metrics
-    )
+    handler = app.asgi_handler
+    if settings.rate_limits_enabled:
+        handler = rate_limit_middleware(
+            handler, services.rate_limiter, services.token_issuer(), _rate_limits(settings)
+        )
+    app.asgi_handler = metrics_middleware(request_id_middleware(handler), telemetry.metrics)
     return app
+
+
+def _rate_limits(settings: Settings) -> RateLimits:
+    def budget(name: str, spec: tuple[int, int]) -> Budget:
+        return Budget(name, spec[0], timedelta(seconds=spec[1]))
+
+    return RateLimits(
+        anonymous=budget("anonymous", settings.rate_limit_anonymous),
+        login=budget("login", settings.rate_limit_login),
+        user=budget("user", settings.rate_limit_user),
+        company=budget("company", settings.rate_limit_company),
+    )
 
 
 def create_app_from_env() -> Litestar:
     """Factory for ASGI servers: settings and logging from the environment."""
     settings = Settings.from_env(os.environ)
     configure_logging(settings.log_level, settings.log_format)
-    return create_app(settings)
+    return create_app(settings, tracer_provider=process_provider(settings, "novapulse-api"))

@@ -8,6 +8,10 @@ from novapulse_entrypoints.api.controllers.jobs import JobController
 from novapulse_entrypoints.api.controllers.jwks import JwksController
 from novapulse_entrypoints.api.controllers.mfa import MfaController
 from novapulse_entrypoints.api.controllers.users import UserController
+from novapulse_entrypoints.api.controllers.webhooks import (
+    WebhookController,
+    WebhookDeliveryController,
+)
 
 __all__ = [
     "AuthController",
@@ -18,4 +22,6 @@ __all__ = [
     "JwksController",
     "MfaController",
     "UserController",
+    "WebhookController",
+    "WebhookDeliveryController",
 ]

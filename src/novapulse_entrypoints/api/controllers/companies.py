@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get, patch, post, put
+from litestar import Controller, delete, get, patch, post, put
 from litestar.params import JSONBody
 
 from novapulse_core.domain.errors import Forbidden
 from novapulse_entrypoints.api.auth_schemas import MfaPolicy
-from novapulse_entrypoints.api.deps import AppSettings, Caller, Companies, Stats
+from novapulse_entrypoints.api.deps import AppSettings, CacheAdmins, Caller, Companies, Stats
 from novapulse_entrypoints.api.problems import AUTHED_ERRORS, PUBLIC, PUBLIC_ERRORS
 from novapulse_entrypoints.api.schemas import (
     CompanyOut,
@@ -81,6 +81,16 @@ class CompanyController(Controller):
         self, data: JSONBody[MfaPolicy], principal: Caller, companies: Companies
     ) -> CompanyOut:
         return company_out(await companies.require_mfa_for(principal, data.required_roles))
+
+    @delete(
+        "/company/cache",
+        operation_id="company-cache-clear",
+        responses=AUTHED_ERRORS,
+        status_code=200,
+        summary="Drop the company's cached stats, profiles and member lists",
+    )
+    async def clear_cache(self, principal: Caller, cache_admin: CacheAdmins) -> dict[str, int]:
+        return {"cleared": await cache_admin.clear_company(principal)}
 
     @get(
         "/company/stats",

@@ -7,7 +7,7 @@ from litestar.params import JSONBody
 
 from novapulse_core.domain.paging import DEFAULT_PAGE_SIZE
 from novapulse_entrypoints.api.controllers.paging import After, Limit, RecordId, page_request
-from novapulse_entrypoints.api.deps import Caller, Departments
+from novapulse_entrypoints.api.deps import Caller, Departments, Members
 from novapulse_entrypoints.api.problems import AUTHED_ERRORS
 from novapulse_entrypoints.api.schemas import (
     DepartmentOut,
@@ -113,11 +113,11 @@ class DepartmentController(Controller):
         self,
         department_id: RecordId,
         principal: Caller,
-        departments: Departments,
+        members: Members,
         limit: Limit = DEFAULT_PAGE_SIZE,
         after: After = None,
     ) -> UserPage:
-        page = await departments.members(principal, department_id, page_request(limit, after))
+        page = await members.members(principal, department_id, page_request(limit, after))
         return user_page(page)
 
     @put(

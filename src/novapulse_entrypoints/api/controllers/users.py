@@ -11,7 +11,7 @@ from litestar.status_codes import HTTP_204_NO_CONTENT
 from novapulse_core.domain.identity import Role
 from novapulse_core.domain.paging import DEFAULT_PAGE_SIZE
 from novapulse_entrypoints.api.controllers.paging import After, Limit, RecordId, page_request
-from novapulse_entrypoints.api.deps import Caller, Users
+from novapulse_entrypoints.api.deps import Caller, Profiles, Users
 from novapulse_entrypoints.api.problems import AUTHED_ERRORS
 from novapulse_entrypoints.api.schemas import (
     NewUser,
@@ -60,8 +60,8 @@ class UserController(Controller):
         return user_out(user)
 
     @get("/me", operation_id="user-me", responses=AUTHED_ERRORS, summary="The caller")
-    async def me(self, principal: Caller, users: Users) -> UserOut:
-        return user_out(await users.get(principal, principal.user_id))
+    async def me(self, principal: Caller, profiles: Profiles) -> UserOut:
+        return user_out(await profiles.get(principal, principal.user_id))
 
     @post(
         "/me/password",
@@ -83,9 +83,9 @@ class UserController(Controller):
         self,
         user_id: RecordId,
         principal: Caller,
-        users: Users,
+        profiles: Profiles,
     ) -> UserOut:
-        return user_out(await users.get(principal, user_id))
+        return user_out(await profiles.get(principal, user_id))
 
     @patch(
         "/{user_id:str}",

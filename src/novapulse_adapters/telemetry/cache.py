@@ -1,0 +1,53 @@
+"""A `Cache` that counts the hits and misses of the cache it wraps."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+
+from novapulse_adapters.telemetry.metrics import Metrics
+from novapulse_core.domain.errors import Unavailable
+from novapulse_core.ports import Cache
+
+__all__ = ["UNAVAILABLE", "MeteredCache", "entry_of"]
+
+UNAVAILABLE = "unavailable"
+"""The `result` label of a read that failed open (the cache could not be reached)."""
+
+
+def entry_of(key: str) -> str:
+    """The kind of entry a key holds, without its id: `company_stats` of
+    `cache:company:c1:stats`, `user_profile`, `department_members`; `other` otherwise."""
+    parts = key.split(":")
+    return f"{parts[-3]}_{parts[-1]}" if len(parts) >= 4 else "other"
+
+
+class MeteredCache:
+    """Wraps any `Cache`: every `get` is counted in `novapulse_cache_lookups` as a hit or a
+    miss by kind of entry, and an `Unavailable` one as result `unavailable` before it is
+    re-raised (the core's `CacheAside` then fails open). Writes and deletes pass through."""
+
+    def __init__(
+        self, cache: Cache, metrics: Metrics, *, entry: Callable[[str], str] = entry_of
+    ) -> None:
+        self._cache = cache
+        self._metrics = metrics
+        self._entry = entry
+
+    async def get(self, key: str) -> bytes | None:
+        try:
+            value = await self._cache.get(key)
+        except Unavailable:
+            self._metrics.cache_lookups.labels(cache=self._entry(key), result=UNAVAILABLE).inc()
+            raise
+        self._metrics.cache_lookup(self._entry(key), hit=value is not None)
+        return value
+
+    async def set(self, key: str, value: bytes, ttl: timedelta) -> None:
+        await self._cache.set(key, value, ttl)
+
+    async def delete_many(self, keys: Sequence[str]) -> int:
+        return await self._cache.delete_many(keys)
+
+    async def delete_prefix(self, prefix: str) -> int:
+        return await self._cache.delete_prefix(prefix)
