@@ -11,7 +11,7 @@ import pytest
 
 from novapulse_adapters.crypto import JwtTokenIssuer
 from novapulse_adapters.memory import InMemoryUserStore
-from novapulse_core.domain.auth import AccessClaims
+from novapulse_core.domain.auth import AccessClaims, Authenticated
 from novapulse_core.domain.errors import Unauthenticated, Unavailable
 from novapulse_core.domain.identity import Role, User
 
@@ -347,3 +347,19 @@ async def test_a_hash_upgrade_that_cannot_be_saved_does_not_fail_the_login(
 
     assert outcome.user == member.user
     assert (await auth.authenticate(outcome.access_token)).user_id == member.user.id
+
+
+async def test_a_token_remembered_after_its_first_check_still_expires_on_the_clock(
+    platform: Platform, member: Member
+) -> None:
+    outcome = await platform.auth.login(member.user.email, PASSWORD)
+    assert isinstance(outcome, Authenticated)
+    assert platform.tokens.verify(outcome.access_token).subject == member.user.id
+
+    platform.clock.advance(TOKEN_TTL + LEEWAY)
+
+    with pytest.raises(Unauthenticated, match="expired"):
+        platform.tokens.verify(outcome.access_token)
+    tampered = outcome.access_token[:-2] + ("A" if outcome.access_token[-2] != "A" else "B") + "x"
+    with pytest.raises(Unauthenticated, match="invalid"):
+        platform.tokens.verify(tampered)

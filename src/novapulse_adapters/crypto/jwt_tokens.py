@@ -24,6 +24,7 @@ SYMMETRIC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
 ASYMMETRIC_ALGORITHMS = frozenset({"EdDSA", "RS256"})
 _REQUIRED = ["sub", "company", "role", "jti", "iat", "exp", "iss", "aud", "amr", "scope"]
 MIN_SECRET_BYTES = 32
+VERIFIED_CACHE_SIZE = 4096
 
 
 def _amr(value: object) -> tuple[str, ...]:
@@ -70,6 +71,7 @@ class JwtTokenIssuer:
         else:
             raise ValueError(f"unsupported JWT algorithm {algorithm!r}")
         self._clock = clock
+        self._verified: dict[str, AccessClaims] = {}
         self._issuer = issuer
         self._audience = audience
         self._algorithm = algorithm
@@ -110,6 +112,19 @@ class JwtTokenIssuer:
         self._jwks = [{**jwk, "kid": kid, "use": "sig", "alg": algorithm}]
 
     def verify(self, token: str) -> AccessClaims:
+        """The token's claims. A token is checked cryptographically once: its claims are
+        remembered (keyed by the whole token, bounded) and only its expiry is judged again."""
+        claims = self._verified.get(token)
+        if claims is None:
+            claims = self._decode(token)
+            if len(self._verified) >= VERIFIED_CACHE_SIZE:
+                self._verified.pop(next(iter(self._verified)))
+            self._verified[token] = claims
+        if claims.expires_at + self._leeway <= self._clock.now():
+            raise Unauthenticated("the access token has expired")
+        return claims
+
+    def _decode(self, token: str) -> AccessClaims:
         try:
             payload = jwt.decode(
                 token,
@@ -132,6 +147,4 @@ class JwtTokenIssuer:
             )
         except (jwt.PyJWTError, ValueError, TypeError, OverflowError):
             raise Unauthenticated("the access token is invalid") from None
-        if claims.expires_at + self._leeway <= self._clock.now():
-            raise Unauthenticated("the access token has expired")
         return claims
