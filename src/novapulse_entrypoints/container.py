@@ -126,7 +126,9 @@ def _store_backend(settings: Settings) -> str:
     return "memory" if settings.mongo_url is None else "mongo"
 
 
-def _job_backend(settings: Settings) -> str:
+def _records_backend(settings: Settings) -> str:
+    """Records the API and every worker process share (jobs, webhooks, refresh tokens):
+    MongoDB when configured, else Redis, else this process's memory."""
     if settings.mongo_url is not None:
         return "mongo"
     return "memory" if settings.redis_url is None else "redis"
@@ -136,6 +138,19 @@ def _ephemeral_backend(settings: Settings) -> str:
     """Short-lived shared state (rate limits, challenges, replays, revocations): Redis when
     configured, so every API node sees the same; else this process's memory."""
     return "memory" if settings.redis_url is None else "redis"
+
+
+def _shared_state(
+    memory: Any, redis_name: str, redis_client: Any, clock: Any, settings: Any
+) -> Any:
+    """A short-lived state port: the memory adapter, or the Redis one every node shares."""
+    return providers.Selector(
+        providers.Callable(_ephemeral_backend, settings),
+        memory=providers.Singleton(memory, clock),
+        redis=providers.Singleton(
+            _redis, redis_name, redis_client, clock, namespace=settings.provided.queue_namespace
+        ),
+    )
 
 
 def _session_policy(settings: Settings) -> SessionPolicy:
@@ -261,7 +276,7 @@ class Container(containers.DeclarativeContainer):
         DramatiqJobQueue, broker, namespace=settings.provided.queue_namespace
     )
     job_store = providers.Selector(
-        providers.Callable(_job_backend, settings),
+        providers.Callable(_records_backend, settings),
         memory=providers.Singleton(InMemoryJobStore, clock, retention=job_retention),
         redis=providers.Singleton(
             _redis,
@@ -286,7 +301,7 @@ class Container(containers.DeclarativeContainer):
         lambda s: timedelta(seconds=s.webhook_retention_seconds), settings
     )
     webhook_endpoint_store = providers.Selector(
-        providers.Callable(_job_backend, settings),
+        providers.Callable(_records_backend, settings),
         memory=providers.Singleton(InMemoryWebhookEndpointStore),
         redis=providers.Singleton(
             _redis,
@@ -297,7 +312,7 @@ class Container(containers.DeclarativeContainer):
         mongo=providers.Singleton(_mongo, "BeanieWebhookEndpointStore"),
     )
     webhook_delivery_store = providers.Selector(
-        providers.Callable(_job_backend, settings),
+        providers.Callable(_records_backend, settings),
         memory=providers.Singleton(
             InMemoryWebhookDeliveryStore, clock, retention=webhook_retention
         ),
@@ -421,53 +436,20 @@ class Container(containers.DeclarativeContainer):
         announcer,
         policy=webhook_policy,
     )
-    ephemeral_backend = providers.Callable(_ephemeral_backend, settings)
-    rate_limiter = providers.Selector(
-        ephemeral_backend,
-        memory=providers.Singleton(InMemoryRateLimiter, clock),
-        redis=providers.Singleton(
-            _redis,
-            "RedisRateLimiter",
-            redis_client,
-            clock,
-            namespace=settings.provided.queue_namespace,
-        ),
+    rate_limiter = _shared_state(
+        InMemoryRateLimiter, "RedisRateLimiter", redis_client, clock, settings
     )
-    otp_replays = providers.Selector(
-        ephemeral_backend,
-        memory=providers.Singleton(InMemoryOtpReplayStore, clock),
-        redis=providers.Singleton(
-            _redis,
-            "RedisOtpReplayStore",
-            redis_client,
-            clock,
-            namespace=settings.provided.queue_namespace,
-        ),
+    otp_replays = _shared_state(
+        InMemoryOtpReplayStore, "RedisOtpReplayStore", redis_client, clock, settings
     )
-    challenges = providers.Selector(
-        ephemeral_backend,
-        memory=providers.Singleton(InMemoryChallengeStore, clock),
-        redis=providers.Singleton(
-            _redis,
-            "RedisChallengeStore",
-            redis_client,
-            clock,
-            namespace=settings.provided.queue_namespace,
-        ),
+    challenges = _shared_state(
+        InMemoryChallengeStore, "RedisChallengeStore", redis_client, clock, settings
     )
-    revocations = providers.Selector(
-        ephemeral_backend,
-        memory=providers.Singleton(InMemoryTokenRevocations, clock),
-        redis=providers.Singleton(
-            _redis,
-            "RedisTokenRevocations",
-            redis_client,
-            clock,
-            namespace=settings.provided.queue_namespace,
-        ),
+    revocations = _shared_state(
+        InMemoryTokenRevocations, "RedisTokenRevocations", redis_client, clock, settings
     )
     refresh_tokens = providers.Selector(
-        providers.Callable(_job_backend, settings),
+        providers.Callable(_records_backend, settings),
         memory=providers.Singleton(InMemoryRefreshTokenStore, clock),
         redis=providers.Singleton(
             _redis,
