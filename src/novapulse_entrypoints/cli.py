@@ -74,9 +74,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         raise CommandError(f"--port must be between 1 and 65535, not {args.port}")
     if args.workers < 1:
         raise CommandError("--workers must be at least 1")
-    if settings.embedded and args.workers > 1:
+    if args.workers > 1 and (settings.mongo_url is None or settings.redis_url is None):
         raise CommandError(
-            "--workers above 1 needs NOVAPULSE_MONGO_URL: the embedded stores live in one process"
+            "--workers above 1 needs NOVAPULSE_MONGO_URL and NOVAPULSE_REDIS_URL: without them "
+            "records, the job queue and login state live in each process"
         )
     base = f"http://{args.host}:{args.port}"
     print(f"NovaPulse API on {base} (OpenAPI at {base}/schema)")

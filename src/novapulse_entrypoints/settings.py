@@ -111,6 +111,9 @@ class Settings:
     """Redis URL. Set: the job broker is Redis and `novapulse worker` processes serve it (and
     job records live in Redis unless MongoDB is configured). Unset: in-process queues."""
 
+    embedded_workers: bool = True
+    """Without Redis, whether the API process runs the four queues itself (off: jobs wait)."""
+
     queue_namespace: str = "nova"
     """Prefix of the broker's queue names (`nova.email`, ...) and of NovaPulse's Redis keys."""
 
@@ -230,12 +233,15 @@ class Settings:
         """Build settings from an environment mapping; raise SettingsError on a bad value."""
         read = _Reader(environ)
         mongo_url = read("MONGO_URL", str, None)
-        signing = _signing(read, persistent=mongo_url is not None)
+        # With MongoDB or Redis, state outlives this process and other processes read it: keys
+        # that sign tokens and seal secrets must come from the environment, the same for all.
+        shared = mongo_url is not None or read("REDIS_URL", str, None) is not None
+        signing = _signing(read, persistent=shared)
         mfa_key = read("MFA_KEY", _key, None)
-        if mfa_key is None and mongo_url is not None:
+        if mfa_key is None and shared:
             raise SettingsError(
-                f"{PREFIX}MFA_KEY is required when {PREFIX}MONGO_URL is set (it encrypts stored "
-                "TOTP secrets); generate one with: "
+                f"{PREFIX}MFA_KEY is required when {PREFIX}MONGO_URL or {PREFIX}REDIS_URL is set "
+                "(it encrypts stored TOTP and webhook secrets); generate one with: "
                 "python -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())'"
             )
         log_format = read("LOG_FORMAT", str, "json")
@@ -268,6 +274,7 @@ class Settings:
             signup_enabled=read("SIGNUP_ENABLED", _boolean, True),
             max_body_bytes=read("MAX_BODY_BYTES", _positive_int, 1_048_576),
             redis_url=read("REDIS_URL", str, None),
+            embedded_workers=read("EMBEDDED_WORKERS", _boolean, True),
             queue_namespace=read("QUEUE_NAMESPACE", _queue_namespace, "nova"),
             queue_policies=_queue_policies(read),
             job_retention_seconds=read("JOB_RETENTION_SECONDS", _positive_int, 7 * 24 * 3600),
@@ -433,8 +440,8 @@ def _signing(read: _Reader, *, persistent: bool) -> dict[str, Any]:
         secret = read("JWT_SECRET", str, None)
         if secret is None and persistent:
             raise SettingsError(
-                f"{PREFIX}JWT_SECRET is required when {PREFIX}MONGO_URL is set "
-                "(every API node must share it); generate one with: "
+                f"{PREFIX}JWT_SECRET is required when {PREFIX}MONGO_URL or {PREFIX}REDIS_URL is "
+                "set (every process must share it); generate one with: "
                 "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
             )
         if secret is not None and len(secret.encode()) < 32:
@@ -448,7 +455,7 @@ def _signing(read: _Reader, *, persistent: bool) -> dict[str, Any]:
     if pem is None and persistent:
         raise SettingsError(
             f"{PREFIX}JWT_PRIVATE_KEY_FILE is required for {algorithm} when "
-            f"{PREFIX}MONGO_URL is set (every API node must sign with the same key)"
+            f"{PREFIX}MONGO_URL or {PREFIX}REDIS_URL is set (every process must use the same key)"
         )
     return {
         "jwt_algorithm": algorithm,

@@ -78,7 +78,9 @@ class WorkerGroup:
         """Start consuming. Jobs run on `loop` when given (an embedding app's running loop, so
         they share its clients), else on a loop thread of the group's own, where `prepare`
         runs first (to open the clients the jobs will use on that loop)."""
-        if get_event_loop_thread() is not None:
+        running = get_event_loop_thread()
+        # A slot whose loop has ended belongs to a group that is gone (its app never shut down).
+        if running is not None and running.loop.is_running():
             raise RuntimeError("a worker group already runs in this process")
         self._loop_thread = _BorrowedLoop(loop) if loop else EventLoopThread(log)
         self._loop_thread.start(timeout=5.0)

@@ -15,6 +15,12 @@ import attrs
 
 STARTUP_SECONDS = 30
 
+SHARED_KEYS = {
+    # Processes sharing MongoDB or Redis must share their signing and sealing keys.
+    "NOVAPULSE_JWT_SECRET": "integration-tests-shared-jwt-secret-0123456789",
+    "NOVAPULSE_MFA_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+}
+
 FAST_HASHING = {
     "NOVAPULSE_ARGON2_TIME_COST": "1",
     "NOVAPULSE_ARGON2_MEMORY_KIB": "8",

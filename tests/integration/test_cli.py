@@ -43,7 +43,8 @@ def novapulse(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
             "cannot read '/no/such/key'",
         ),
         (("serve",), {"NOVAPULSE_JWT_ALGORITHM": "none"}, "must be HS256, HS384, HS512"),
-        (("serve", "--workers", "2"), {}, "needs NOVAPULSE_MONGO_URL"),
+        (("serve", "--workers", "2"), {}, "needs NOVAPULSE_MONGO_URL and NOVAPULSE_REDIS_URL"),
+        (("worker",), {"NOVAPULSE_REDIS_URL": "redis://db"}, "NOVAPULSE_JWT_SECRET is required"),
         (("serve", "--port", "70000"), {}, "between 1 and 65535"),
         (
             ("bootstrap", "--company", "A", "--email", "a@b.example", "--name", "A"),

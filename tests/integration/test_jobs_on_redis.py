@@ -20,6 +20,7 @@ from support.redis_server import RedisServerUnavailable, private_redis_server
 from .conftest import make_settings
 from .job_api import add_users, email_queue, job, jobs, moments, recipient, sign_up, states, walk
 from .job_servers import Inbox, Workers, eventually, smtp_server
+from .servers import SHARED_KEYS
 
 MAX_RETRIES = 3
 BACKOFF_BASE = 0.2
@@ -74,6 +75,7 @@ def inbox(smtp: tuple[Inbox, int]) -> Inbox:
 def env(redis_url: str, smtp: tuple[Inbox, int]) -> dict[str, str]:
     """Settings shared by the API and the workers, with short policies."""
     return {
+        **SHARED_KEYS,
         "NOVAPULSE_REDIS_URL": redis_url,
         "NOVAPULSE_SMTP_HOST": "127.0.0.1",
         "NOVAPULSE_SMTP_PORT": str(smtp[1]),

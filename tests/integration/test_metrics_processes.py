@@ -27,7 +27,7 @@ from support.redis_server import RedisServerUnavailable, private_redis_server
 from .conftest import make_settings
 from .job_api import sign_up
 from .job_servers import Workers, eventually, smtp_server
-from .servers import free_port, running_server
+from .servers import SHARED_KEYS, free_port, running_server
 
 LIVE = "/api/v1/health/live"
 
@@ -96,8 +96,10 @@ def _get(url: str) -> str:
 
 def test_serve_with_two_workers_reports_both_processes_at_every_scrape() -> None:
     env = {
-        # More than one API process needs MongoDB; one that is down does not stop serving.
+        # More than one API process needs MongoDB and Redis; ones that are down do not stop
+        # the processes from serving.
         "NOVAPULSE_MONGO_URL": f"mongodb://127.0.0.1:{free_port()}",
+        "NOVAPULSE_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
         "NOVAPULSE_MONGO_TIMEOUT_MS": "200",
         "NOVAPULSE_JWT_SECRET": "x" * 48,
         "NOVAPULSE_MFA_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
@@ -152,6 +154,7 @@ def test_a_worker_serves_its_job_metrics_on_its_own_port(redis_url: str, tmp_pat
     port = free_port()
     with smtp_server() as (inbox, smtp_port):
         env = {
+            **SHARED_KEYS,
             "NOVAPULSE_REDIS_URL": redis_url,
             "NOVAPULSE_SMTP_HOST": "127.0.0.1",
             "NOVAPULSE_SMTP_PORT": str(smtp_port),
@@ -207,6 +210,7 @@ def test_a_worker_whose_metrics_port_is_taken_stops_with_a_clear_message() -> No
         port = taken.getsockname()[1]
         env = {
             **os.environ,
+            **SHARED_KEYS,
             "NOVAPULSE_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",  # never reached
             "NOVAPULSE_WORKER_METRICS_PORT": str(port),
         }

@@ -19,7 +19,7 @@ from novapulse_entrypoints.api import create_app
 from novapulse_entrypoints.container import build_container
 from support.mongo_standin import new_standin_client
 
-from .conftest import PASSWORD, make_settings, sign_up
+from .conftest import PASSWORD, add_user, make_settings, sign_up
 from .servers import free_port
 
 SECRET = "rate-limit-test-secret-of-at-least-32-bytes"
@@ -30,6 +30,7 @@ LIMITED = {
     "NOVAPULSE_RATE_LIMIT_ANONYMOUS": "4/60",
     "NOVAPULSE_RATE_LIMIT_LOGIN": "3/60",
     "NOVAPULSE_JWT_SECRET": SECRET,
+    "NOVAPULSE_MFA_KEY": base64.b64encode(b"k" * 32).decode(),
 }
 
 
@@ -93,7 +94,6 @@ def app_on_shared_stores(redis_url: str, standin: Any) -> TestClient[Any]:
             **LIMITED,
             "NOVAPULSE_REDIS_URL": redis_url,
             "NOVAPULSE_MONGO_URL": "mongodb://stand-in",
-            "NOVAPULSE_MFA_KEY": base64.b64encode(b"k" * 32).decode(),
         }
     )
     container = build_container(settings)
@@ -178,3 +178,14 @@ def test_with_redis_stopped_requests_are_served_fail_opens_counted_and_ready_is_
         again = client.get("/api/v1/users/me", headers=owner.headers)
         assert again.status_code == 200
         assert again.headers["ratelimit-policy"].startswith('"user"')
+
+
+def test_a_user_refused_for_its_own_budget_spends_nothing_of_its_companys() -> None:
+    with app(NOVAPULSE_RATE_LIMIT_COMPANY="8/60") as client:
+        owner = sign_up(client, "Acme")
+        colleague = add_user(client, owner, "cole@acme.example", "member")
+        mine = [client.get("/api/v1/users/me", headers=owner.headers).status_code for _ in range(9)]
+        theirs = client.get("/api/v1/users/me", headers=colleague.headers)
+    # the owner's sign-up and add_user calls spent 1 of its 5; 4 more pass, the rest are refused
+    assert mine == [200] * 4 + [429] * 5
+    assert theirs.status_code == 200

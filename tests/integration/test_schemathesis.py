@@ -50,7 +50,9 @@ def found_world(app: Litestar) -> World:
     return World(document, owner, member, created.json()["id"])
 
 
-APP = create_app(make_settings())
+# Schemathesis keeps the app's lifespan alive for the rest of the process: its embedded workers
+# would hold the process's one job event loop, so this app runs none (jobs wait, unprocessed).
+APP = create_app(make_settings(NOVAPULSE_EMBEDDED_WORKERS="false"))
 WORLD = found_world(APP)
 schema = schemathesis.openapi.from_dict(WORLD.document)
 schema.app, schema.location = APP, SCHEMA_PATH

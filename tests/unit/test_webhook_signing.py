@@ -176,3 +176,12 @@ def test_header_names_match_whatever_their_case() -> None:
     assert verified.message_id == "evt-1"
     assert verified.event_type == "user.created"
     assert verified.timestamp == NOW
+
+
+@pytest.mark.parametrize(
+    "timestamp", ["99999999999999999", "\u00b2", "\uff11\uff12\uff13", "-5", "1e9", ""]
+)
+def test_a_malformed_timestamp_is_a_verification_error_not_a_crash(timestamp: str) -> None:
+    headers = {"webhook-id": "msg_1", "webhook-timestamp": timestamp, "webhook-signature": "v1,x"}
+    with pytest.raises(WebhookVerificationError):
+        verify_webhook(b"{}", headers, "whsec_" + "A" * 44)

@@ -25,6 +25,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 import secrets as random_secrets
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -40,6 +41,7 @@ EVENT = "X-NovaPulse-Event"
 WEBHOOK_ID = "X-NovaPulse-Webhook-Id"
 STANDARD_ID = "webhook-id"
 STANDARD_TIMESTAMP = "webhook-timestamp"
+_UNIX_SECONDS = re.compile(r"[0-9]{1,11}")  # ASCII digits only, and before the year 5138
 STANDARD_SIGNATURE = "webhook-signature"
 
 DEFAULT_TOLERANCE = timedelta(minutes=5)
@@ -165,7 +167,7 @@ def _verify_standard(
 ) -> VerifiedWebhook:
     message_id = found.get(STANDARD_ID, "")
     raw_timestamp = found.get(STANDARD_TIMESTAMP, "").strip()
-    if not message_id or not raw_timestamp.isdigit():
+    if not message_id or not _UNIX_SECONDS.fullmatch(raw_timestamp):
         raise WebhookVerificationError("webhook-id or webhook-timestamp is missing or malformed")
     sent_at = datetime.fromtimestamp(int(raw_timestamp), UTC)
     if sent_at < now - tolerance:

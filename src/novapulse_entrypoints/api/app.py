@@ -109,7 +109,7 @@ def create_app(
         if settings.jwt_secret_generated:
             log.warning("no token signing key configured: tokens die with this process")
         workers = None
-        if settings.redis_url is None:
+        if settings.redis_url is None and settings.embedded_workers:
             workers = services.worker_group(
                 middleware=observability.job_middleware(settings, telemetry.metrics)
             )

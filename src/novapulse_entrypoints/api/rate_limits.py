@@ -96,7 +96,10 @@ def rate_limit_middleware(
         decisions: list[tuple[Budget, RateDecision]] = []
         try:
             for key, budget in _budgets_for(scope, limits, tokens):
-                decisions.append((budget, await limiter().hit(key, budget.limit, budget.window)))
+                decision = await limiter().hit(key, budget.limit, budget.window)
+                decisions.append((budget, decision))
+                if not decision.allowed:
+                    break  # a user refused spends nothing of its company's budget
         except Unavailable:
             decisions = []  # fail open; the metered limiter counted it
         headers = _headers(decisions) if decisions else {}
