@@ -54,7 +54,7 @@ class TableResolver(AbstractResolver):
         (["93.184.216.34"], None),
         (["93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946"], None),
         (["127.0.0.1"], "loopback"),
-        (["93.184.216.34", "10.0.0.7"], "10.0.0.7, a private"),
+        (["93.184.216.34", "10.0.0.7"], "resolves to a private"),
         (["169.254.169.254"], "link-local"),
         (["100.100.100.200"], "carrier-grade NAT"),
         (["::1"], "loopback"),
@@ -111,7 +111,7 @@ NAMES = {"receiver.test": ["127.0.0.1"], "localhost": ["127.0.0.1"]}
         ("http://[::ffff:127.0.0.1]:{port}/hook", "IPv4-mapped"),
         ("http://127.1:{port}/hook", "not a canonical IP address"),
         ("http://2130706433:{port}/hook", "not a canonical IP address"),
-        ("http://receiver.test:{port}/hook", "resolves to 127.0.0.1, a loopback"),
+        ("http://receiver.test:{port}/hook", "resolves to a loopback"),
         ("http://localhost:{port}/hook", "localhost"),
     ],
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
@@ -314,3 +315,27 @@ async def test_an_attempt_is_written_to_the_store_before_its_outcome_is_returned
     await jobs.runner.run(job.id, job.task, job.payload, attempt=1, retries=0)
 
     assert (await jobs.store.get(job.id)).state is JobState.COMPLETED
+
+
+async def test_an_attempt_cut_short_by_a_time_limit_is_recorded_not_left_active() -> None:
+    async def endless(payload: Mapping[str, object]) -> None:
+        await asyncio.sleep(3600)
+
+    jobs = Jobs(Flaky())
+    jobs.tasks.register("report.build", QueueName.REPORT, endless)
+    job = await jobs.service.enqueue("report.build", {}, company_id="co-a")
+    attempt = asyncio.ensure_future(
+        jobs.runner.run(job.id, job.task, job.payload, attempt=1, retries=0)
+    )
+    await asyncio.sleep(0)
+    attempt.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await attempt
+
+    stored = await jobs.store.get(job.id)
+    assert [t.state for t in stored.transitions][-3:] == [
+        JobState.ACTIVE,
+        JobState.FAILED,
+        JobState.RETRYING,
+    ]
+    assert stored.error_type == "TimeoutError"

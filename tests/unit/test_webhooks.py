@@ -63,8 +63,9 @@ async def test_a_company_never_sees_or_changes_another_companys_endpoint() -> No
 
 async def test_urls_to_private_addresses_are_refused_on_create_and_update() -> None:
     hooks = Webhooks()
-    with pytest.raises(Invalid, match=r"10\.1\.2\.3, a private address"):
+    with pytest.raises(Invalid, match=r"resolves to a private address") as refused:
         await hooks.service.create(ADMIN, url="https://intranet.example.com/hook")
+    assert "10.1.2.3" not in str(refused.value)  # internal names are not mapped for tenants
     endpoint = (await hooks.endpoint()).endpoint
     with pytest.raises(Invalid, match="loopback"):
         await hooks.service.update(ADMIN, endpoint.id, url="http://127.0.0.1:8080/")

@@ -54,8 +54,9 @@ def _actor(
         queue_name=name,
         broker=broker,
         priority=int(policy.priority),
-        # The runner decides; this is only a backstop should the runner itself keep failing.
-        max_retries=policy.max_retries + 1,
+        # The runner decides; Dramatiq's own count agrees with it, so an attempt cut short by the
+        # time limit is retried, or dead-lettered after the last retry, as the record says.
+        max_retries=policy.max_retries,
         throws=(JobGivenUp,),
         time_limit=JOB_TIME_LIMIT_MS,
     )

@@ -47,7 +47,7 @@ class GuardedResolver(AbstractResolver):
             address = ipaddress.ip_address(result["host"].split("%", 1)[0])
             reason = self._policy.refusal(host, address)
             if reason is not None:
-                raise AddressRefused(f"{host} resolves to {address}, {reason}")
+                raise AddressRefused(f"{host} resolves to {reason}")
         return results
 
     async def close(self) -> None:

@@ -95,6 +95,10 @@ class MongoConnection:
                 await self._bind()
             except UNREACHABLE:
                 delay = min(delay * 2, BIND_RETRY_MAX_SECONDS)
+            except Exception:
+                # Reachable but refusing (authentication, an index conflict): say so, keep trying.
+                log.exception("MongoDB answered but the documents could not be bound")
+                delay = BIND_RETRY_MAX_SECONDS
         log.info("MongoDB reachable again; documents bound and indexes in place")
 
     async def ping(self) -> bool:

@@ -158,7 +158,11 @@ class JobRunner:
             kind=trace.SpanKind.CONSUMER,
             attributes={"novapulse.job.id": job_id, "novapulse.job.attempt": attempt},
         ) as span:
-            outcome = await self._attempt(job_id, task_name, payload, attempt, retries)
+            try:
+                outcome = await self._attempt(job_id, task_name, payload, attempt, retries)
+            except asyncio.CancelledError:
+                await self._recorder.flush()
+                raise
             span.set_attribute("novapulse.job.outcome", type(outcome).__name__)
             await self._recorder.flush()
         return outcome
@@ -182,6 +186,13 @@ class JobRunner:
             self._fail(job_id, attempt, error, started)
             self._record(job_id, JobState.DEAD, attempt, error)
             return GiveUp()
+        except asyncio.CancelledError:
+            # A time limit interrupted the attempt: the broker retries it (or dead-letters it
+            # after the last retry); the record says so rather than staying active.
+            interrupted = TimeoutError("the attempt was interrupted (time limit)")
+            self._fail(job_id, attempt, interrupted, started)
+            self._record(job_id, JobState.DEAD if last else JobState.RETRYING, attempt, interrupted)
+            raise
         except Exception as error:
             self._fail(job_id, attempt, error, started)
             if last:

@@ -58,7 +58,8 @@ class UrlGuard:
             address = ipaddress.ip_address(raw_address.split("%", 1)[0])
             reason = self._policy.refusal(url.host, address)
             if reason is not None:
-                shown = url.host if literal is not None else f"{url.host} resolves to {address},"
+                # The address itself is not shown: a tenant must not map internal names with it.
+                shown = url.host if literal is not None else f"{url.host} resolves to"
                 _refuse(f"url: {shown} {reason}; {_PUBLIC_ONLY}")
         return url
 
