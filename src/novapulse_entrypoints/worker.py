@@ -86,7 +86,11 @@ class WorkerGroup:
         self._loop_thread.start(timeout=5.0)
         set_event_loop_thread(self._loop_thread)
         if prepare is not None:
-            asyncio.run_coroutine_threadsafe(prepare(), self._loop_thread.loop).result()
+            try:
+                asyncio.run_coroutine_threadsafe(prepare(), self._loop_thread.loop).result()
+            except BaseException:
+                self._release_loop()  # or the loop thread keeps the process from exiting
+                raise
         self._flushing = asyncio.run_coroutine_threadsafe(
             self._recorder.run(), self._loop_thread.loop
         )
@@ -149,15 +153,27 @@ class WorkerGroup:
             return
         if self._flushing is not None:
             self._flushing.cancel()
-        asyncio.run_coroutine_threadsafe(self._recorder.flush(), loop_thread.loop).result(
-            timeout=timeout_seconds
-        )
-        if cleanup is not None:
-            asyncio.run_coroutine_threadsafe(cleanup(), loop_thread.loop).result()
-        loop_thread.stop()  # type: ignore[no-untyped-call]
-        loop_thread.join()
-        set_event_loop_thread(None)
+        self._loop_thread = loop_thread
+        try:
+            asyncio.run_coroutine_threadsafe(self._recorder.flush(), loop_thread.loop).result(
+                timeout=timeout_seconds
+            )
+            if cleanup is not None:
+                asyncio.run_coroutine_threadsafe(cleanup(), loop_thread.loop).result(
+                    timeout=timeout_seconds
+                )
+        except Exception:
+            log.exception("worker shutdown did not finish cleanly")
+        finally:
+            self._release_loop()
         log.info("worker stopped")
+
+    def _release_loop(self) -> None:
+        loop_thread, self._loop_thread = self._loop_thread, None
+        if loop_thread is not None:
+            loop_thread.stop()  # type: ignore[no-untyped-call]
+            loop_thread.join()
+        set_event_loop_thread(None)
 
 
 class _BorrowedLoop(EventLoopThread):

@@ -19,7 +19,6 @@ from novapulse_core.domain.errors import (
     Invalid,
     NotFound,
     TemporaryFailure,
-    Unavailable,
 )
 from novapulse_core.domain.jobs import JobState, JobTransition, QueueName, QueuePolicy
 from novapulse_core.ports import Clock, JobStore
@@ -105,13 +104,18 @@ class LifecycleRecorder:
             except asyncio.CancelledError:
                 self._buffer[:0] = batch
                 raise
-            except Unavailable:
+            except Exception as error:
+                # Down, read-only, full: keep the batch for the next round, never lose it here.
                 self._buffer[:0] = batch
                 excess = len(self._buffer) - self._max_buffered
                 if excess > 0:
                     del self._buffer[:excess]
                     self.dropped += excess
-                log.warning("job store unavailable; %d transitions wait", len(self._buffer))
+                log.warning(
+                    "job store refused a batch (%s); %d transitions wait",
+                    type(error).__name__,
+                    len(self._buffer),
+                )
                 return
 
 
