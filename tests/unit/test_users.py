@@ -7,11 +7,19 @@ from datetime import timedelta
 import pytest
 
 from novapulse_core.domain import events
-from novapulse_core.domain.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
+from novapulse_core.domain.auth import Authenticated
+from novapulse_core.domain.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    RateLimited,
+    Unauthenticated,
+)
 from novapulse_core.domain.identity import Role
 from novapulse_core.domain.paging import PageRequest
 
-from .kit import PASSWORD, Platform, Tenant
+from .kit import LIMITS, PASSWORD, Platform, Tenant
 
 
 async def test_an_admin_adds_a_user_who_is_stored_and_announced(
@@ -490,7 +498,7 @@ async def test_changing_the_password_replaces_the_stored_hash(
 ) -> None:
     member = await platform.add_user(acme)
 
-    await platform.users.change_password(member.principal, current=PASSWORD, new="a new passphrase")
+    await platform.auth.change_password(member.principal, current=PASSWORD, new="a new passphrase")
 
     stored = await platform.user_store.get(acme.company.id, member.user.id)
     assert platform.hasher.verify(stored.password_hash, "a new passphrase")
@@ -507,7 +515,7 @@ async def test_changing_the_password_needs_the_current_one(
     member = await platform.add_user(acme)
 
     with pytest.raises(Unauthenticated):
-        await platform.users.change_password(
+        await platform.auth.change_password(
             member.principal, current="not the password", new="a new passphrase"
         )
 
@@ -518,6 +526,35 @@ async def test_a_new_password_must_be_strong_enough(platform: Platform, acme: Te
     member = await platform.add_user(acme)
 
     with pytest.raises(Invalid):
-        await platform.users.change_password(member.principal, current=PASSWORD, new="short")
+        await platform.auth.change_password(member.principal, current=PASSWORD, new="short")
 
     assert await platform.user_store.get(acme.company.id, member.user.id) == member.user
+
+
+async def test_a_password_change_ends_every_session_of_the_user(
+    platform: Platform, acme: Tenant
+) -> None:
+    member = await platform.add_user(acme)
+    session = await platform.auth.login(member.user.email, PASSWORD)
+    assert isinstance(session, Authenticated)
+
+    await platform.auth.change_password(member.principal, current=PASSWORD, new="a new passphrase")
+
+    with pytest.raises(Unauthenticated):
+        await platform.auth.refresh(session.refresh_token)
+
+
+async def test_wrong_current_passwords_count_like_wrong_logins(
+    platform: Platform, acme: Tenant
+) -> None:
+    member = await platform.add_user(acme)
+    for _ in range(LIMITS.password_per_account):
+        with pytest.raises(Unauthenticated):
+            await platform.auth.change_password(
+                member.principal, current="not it", new="a new passphrase"
+            )
+
+    with pytest.raises(RateLimited):
+        await platform.auth.change_password(
+            member.principal, current=PASSWORD, new="a new passphrase"
+        )

@@ -32,6 +32,7 @@ from novapulse_core.domain.identity import (
     MAX_EMAIL_LENGTH,
     MAX_PASSWORD_LENGTH,
     User,
+    check_password_strength,
     normalise_email,
 )
 from novapulse_core.domain.limits import AttemptLimits
@@ -169,6 +170,29 @@ class AuthService:
         user = await self._active_user(claims.company_id, claims.subject)
         session = await self._sessions.start(user, (PASSWORD, ONE_TIME_PASSWORD))
         return EnrollmentCompleted(recovery_codes=codes, session=session)
+
+    async def change_password(
+        self, actor: Principal, *, current: str, new: str, client: str | None = None
+    ) -> None:
+        """Replace the caller's password. Wrong current passwords count against the same budget
+        as wrong logins, and a change ends every session of the user (refresh tokens revoked;
+        access tokens already issued live out their short lifetime)."""
+        user = await self._active_user(actor.company_id, actor.user_id)
+        account = _account(user.email)
+        await self._attempts.check(Proof.PASSWORD, account, client)
+        if not self._hasher.verify(user.password_hash, current):
+            await self._attempts.failed(Proof.PASSWORD, account, client)
+            raise Unauthenticated("the current password is wrong")
+        check_password_strength(new)
+        await self._attempts.succeeded(Proof.PASSWORD, account)
+        changed = attrs.evolve(
+            user,
+            password_hash=self._hasher.hash(new),
+            updated_at=self._clock.now(),
+            version=user.version + 1,
+        )
+        await self._users.update(changed)
+        await self._sessions.end_all(user.company_id, user.id)
 
     async def refresh(self, refresh_token: str) -> Authenticated:
         """Exchange a refresh token for new tokens; reusing a spent one ends its session."""

@@ -95,6 +95,10 @@ class Sessions:
         for family_id in families:
             await self._refresh_tokens.revoke_family(family_id)
 
+    async def end_all(self, company_id: str, user_id: str) -> None:
+        """End every session of the user (its refresh tokens stop working)."""
+        await self._refresh_tokens.revoke_user(company_id, user_id)
+
     async def revoke(self, claims: AccessClaims) -> None:
         """Put one access token on the revocation list for as long as it could verify."""
         until = claims.expires_at + self._policy.revocation_margin

@@ -9,7 +9,7 @@ import attrs
 
 from novapulse_core.domain import events
 from novapulse_core.domain.access import Permission, Principal, authorize
-from novapulse_core.domain.errors import Conflict, Forbidden, Unauthenticated
+from novapulse_core.domain.errors import Conflict, Forbidden
 from novapulse_core.domain.identity import (
     Role,
     User,
@@ -147,13 +147,6 @@ class UserService:
             events.USER_REACTIVATED, updated.company_id, user_id=updated.id
         )
         return updated
-
-    async def change_password(self, actor: Principal, *, current: str, new: str) -> None:
-        user = await self._users.get(actor.company_id, actor.user_id)
-        if not self._hasher.verify(user.password_hash, current):
-            raise Unauthenticated("the current password is wrong")
-        check_password_strength(new)
-        await self._save(user, password_hash=self._hasher.hash(new))
 
     async def members(self, actor: Principal, user_ids: Sequence[str]) -> Sequence[User]:
         authorize(actor, Permission.READ_USERS)

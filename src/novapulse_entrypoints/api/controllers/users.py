@@ -11,7 +11,7 @@ from litestar.status_codes import HTTP_204_NO_CONTENT
 from novapulse_core.domain.identity import Role
 from novapulse_core.domain.paging import DEFAULT_PAGE_SIZE
 from novapulse_entrypoints.api.controllers.paging import After, Limit, RecordId, page_request
-from novapulse_entrypoints.api.deps import Caller, Profiles, Users
+from novapulse_entrypoints.api.deps import Auth, Caller, ClientAddress, Profiles, Users
 from novapulse_entrypoints.api.problems import AUTHED_ERRORS
 from novapulse_entrypoints.api.schemas import (
     NewUser,
@@ -74,9 +74,12 @@ class UserController(Controller):
         self,
         data: JSONBody[PasswordChange],
         principal: Caller,
-        users: Users,
+        auth: Auth,
+        client: ClientAddress,
     ) -> None:
-        await users.change_password(principal, current=data.current_password, new=data.new_password)
+        await auth.change_password(
+            principal, current=data.current_password, new=data.new_password, client=client
+        )
 
     @get("/{user_id:str}", operation_id="user-get", responses=AUTHED_ERRORS, summary="One user")
     async def get_user(
