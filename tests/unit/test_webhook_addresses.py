@@ -38,6 +38,7 @@ REFUSED_ADDRESSES = {
     "::1": "loopback",
     "::ffff:127.0.0.1": "IPv4-mapped",
     "::ffff:8.8.8.8": "IPv4-mapped",
+    "::ffff:0:7f00:1": "IPv4-translated",
     "::127.0.0.1": "IPv4-compatible",
     "64:ff9b::7f00:1": "embedding a loopback",  # NAT64 of 127.0.0.1
     "64:ff9b::a9fe:a9fe": "embedding a link-local",  # NAT64 of 169.254.169.254

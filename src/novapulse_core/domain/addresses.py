@@ -38,6 +38,7 @@ _REFUSED: tuple[tuple[IPNetwork, str], ...] = (
     (_V6("::/128"), "an unspecified address"),
     (_V6("::1/128"), "a loopback address"),
     (_V6("::ffff:0:0/96"), "an IPv4-mapped address"),
+    (_V6("::ffff:0:0:0/96"), "an IPv4-translated address"),
     (_V6("::/96"), "an IPv4-compatible address"),
     (_V6("64:ff9b:1::/48"), "a local-use NAT64 address"),
     (_V6("100::/64"), "a discard-only address"),
