@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import timedelta
@@ -440,3 +441,22 @@ def cache_remaining(
         return None if left < 0 else timedelta(milliseconds=left)
 
     return by_pttl
+
+
+@pytest.fixture
+async def dead_client() -> AsyncIterator[Redis]:
+    """A Redis client of a port nothing listens on (for the `Unavailable` tests)."""
+    from redis.asyncio import Redis
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    client = Redis(
+        host="127.0.0.1", port=port, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0)
+    )
+    try:
+        yield client
+    finally:
+        await client.aclose()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -17,25 +15,6 @@ if TYPE_CHECKING:
 pytest.importorskip("redis")
 
 TTL = timedelta(seconds=60)
-
-
-@pytest.fixture
-async def dead_client() -> AsyncIterator[Redis]:
-    """A client of a port nothing listens on."""
-    from redis.asyncio import Redis
-    from redis.asyncio.retry import Retry
-    from redis.backoff import NoBackoff
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    client = Redis(
-        host="127.0.0.1", port=port, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0)
-    )
-    try:
-        yield client
-    finally:
-        await client.aclose()
 
 
 async def test_two_namespaces_on_one_server_never_see_each_other(redis_client: Redis) -> None:

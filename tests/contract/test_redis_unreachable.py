@@ -3,8 +3,7 @@ gone (the rate limiter too: failing open is its caller's choice)."""
 
 from __future__ import annotations
 
-import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -20,25 +19,6 @@ if TYPE_CHECKING:
 pytest.importorskip("redis")
 
 WINDOW = timedelta(minutes=1)
-
-
-@pytest.fixture
-async def dead_client() -> AsyncIterator[Redis]:
-    """A client of a port nothing listens on."""
-    from redis.asyncio import Redis
-    from redis.asyncio.retry import Retry
-    from redis.backoff import NoBackoff
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    client = Redis(
-        host="127.0.0.1", port=port, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0)
-    )
-    try:
-        yield client
-    finally:
-        await client.aclose()
 
 
 def _calls(client: Redis, clock: FrozenClock) -> dict[str, Callable[[], Awaitable[object]]]:

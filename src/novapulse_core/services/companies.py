@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import attrs
 
@@ -82,15 +83,9 @@ class CompanyService:
         new_name = clean_name(name)
         if new_name == current.name:
             return current
-        renamed = attrs.evolve(
-            current,
-            name=new_name,
-            updated_at=self._clock.now(),
-            version=current.version + 1,
-        )
-        await self._companies.update(renamed)
-        await self._announcer.announce(events.COMPANY_UPDATED, renamed.id, name=renamed.name)
-        return renamed
+        changed = await self._save(current, name=new_name)
+        await self._announcer.announce(events.COMPANY_UPDATED, changed.id, name=changed.name)
+        return changed
 
     async def require_mfa_for(self, actor: Principal, roles: Iterable[Role]) -> Company:
         """Set the roles whose users must set up MFA before getting full access (none: off).
@@ -102,17 +97,19 @@ class CompanyService:
         wanted = frozenset(roles)
         if wanted == current.mfa_required_roles:
             return current
-        changed = attrs.evolve(
-            current,
-            mfa_required_roles=wanted,
-            updated_at=self._clock.now(),
-            version=current.version + 1,
-        )
-        await self._companies.update(changed)
+        changed = await self._save(current, mfa_required_roles=wanted)
         await self._announcer.announce(
             events.COMPANY_UPDATED,
             changed.id,
             name=changed.name,
             mfa_required_roles=sorted(role.value for role in wanted),
         )
+        return changed
+
+    async def _save(self, current: Company, **changes: Any) -> Company:
+        """Store the changed company under the optimistic version rule."""
+        changed = attrs.evolve(
+            current, **changes, updated_at=self._clock.now(), version=current.version + 1
+        )
+        await self._companies.update(changed)
         return changed
