@@ -544,15 +544,8 @@ class RedisWebhookDeliveryStore:
         endpoint_id: str | None = None,
         status: DeliveryStatus | None = None,
     ) -> Sequence[WebhookDelivery]:
-        args = (
-            self._prefix,
-            company_id,
-            "+" if page.after is None else f"({page.after}",
-            page.limit + 1,
-            endpoint_id or "",
-            0 if endpoint_id is None else 1,
-            "" if status is None else status.value,
-            0 if status is None else 1,
+        args = _newest_first(
+            self._prefix, company_id, page, endpoint_id, None if status is None else status.value
         )
         with translated():
             rows = await self._list(args=args)
@@ -567,17 +560,26 @@ class RedisWebhookDeliveryStore:
         delivery_id: str | None = None,
     ) -> Sequence[DeliveryAttempt]:
         args = (
-            self._prefix,
-            company_id,
-            "+" if page.after is None else f"({page.after}",
-            page.limit + 1,
-            endpoint_id or "",
-            0 if endpoint_id is None else 1,
-            delivery_id or "",
-            0 if delivery_id is None else 1,
+            *_newest_first(self._prefix, company_id, page, endpoint_id, delivery_id),
             _json(company_id),
             _json(endpoint_id),
         )
         with translated():
             rows = await self._attempts(args=args)
         return [_attempt(row) for row in rows]
+
+
+def _newest_first(
+    prefix: str, company_id: str, page: PageRequest, *filters: str | None
+) -> tuple[str | int, ...]:
+    """The arguments of a newest-first page script: the upper bound (below `page.after`), the
+    row count (one extra says there is more), then each filter as its value and an is-set flag."""
+    args: list[str | int] = [
+        prefix,
+        company_id,
+        "+" if page.after is None else f"({page.after}",
+        page.limit + 1,
+    ]
+    for value in filters:
+        args += [value or "", 0 if value is None else 1]
+    return tuple(args)
