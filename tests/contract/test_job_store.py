@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -165,6 +166,38 @@ async def test_a_requeued_dead_job_waits_again_without_a_finish_time(job_store: 
     assert stored == replay(job, history + requeue)
     assert (stored.state, stored.finished_at, stored.error_type) == (W, None, "Boom")
     assert stored.error_message is None  # the dead transition carried none
+
+
+async def test_only_a_dead_job_is_brought_back_and_only_once(job_store: JobStore) -> None:
+    dead, waiting = a_job("j0001"), a_job("j0002")
+    await add_all(job_store, dead, waiting)
+    history = [step("j0001", A, 1), boom("j0001", 2), step("j0001", D, 2, error_type="Boom")]
+    await job_store.record(history)
+
+    first, second = step("j0001", W, 60, 1), step("j0001", W, 61, 1)
+    assert await job_store.record_if_dead(first) is True
+    assert await job_store.record_if_dead(second) is False
+    assert await job_store.record_if_dead(step("j0002", W, 60, 0)) is False
+    assert await job_store.record_if_dead(step("j9999", W, 60, 0)) is False
+
+    assert await job_store.get("j0001") == replay(dead, [*history, first])
+    assert await job_store.get("j0002") == waiting
+    assert (await job_store.counts(QueueName.EMAIL))[W] == 2
+
+
+async def test_of_two_racing_requeues_of_a_dead_job_exactly_one_wins(job_store: JobStore) -> None:
+    await job_store.add(a_job())
+    await job_store.record([step("j0001", A, 1), step("j0001", D, 2, error_type="Boom")])
+    # Warm up: a networked client then holds a connection per racer, so neither waits to connect.
+    await asyncio.gather(*(job_store.record_if_dead(step("j9999", W, 3)) for _ in range(2)))
+
+    outcomes = await asyncio.gather(
+        job_store.record_if_dead(step("j0001", W, 60)),
+        job_store.record_if_dead(step("j0001", W, 60)),
+    )
+
+    assert sorted(outcomes) == [False, True]
+    assert [t.state for t in (await job_store.get("j0001")).transitions].count(W) == 2
 
 
 async def test_attempts_never_go_down(job_store: JobStore) -> None:

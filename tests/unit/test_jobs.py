@@ -19,6 +19,7 @@ from novapulse_core.domain.jobs import (
     DEFAULT_POLICIES,
     Backoff,
     BackoffKind,
+    Job,
     JobState,
     JobTransition,
     QueueName,
@@ -219,6 +220,32 @@ async def test_only_dead_jobs_are_requeued() -> None:
     job = await jobs.service.enqueue("email.send", {}, company_id="co-a")
     with pytest.raises(Conflict):
         await jobs.service.requeue(ADMIN, job.id)
+
+
+class InterleavedReads(InMemoryJobStore):
+    """Every read lets other tasks run, as a store across a network does."""
+
+    async def get(self, job_id: str) -> Job:
+        await asyncio.sleep(0)
+        return await super().get(job_id)
+
+
+async def test_two_concurrent_requeues_of_one_dead_job_enqueue_it_once() -> None:
+    clock = FrozenClock()
+    jobs = Jobs(Flaky(failures=1, error=Invalid("bad")), InterleavedReads(clock, timedelta(days=1)))
+    job = await jobs.service.enqueue("email.send", {}, company_id="co-a")
+    await jobs.work_once()
+
+    outcomes = await asyncio.gather(
+        jobs.service.requeue(ADMIN, job.id),
+        jobs.service.requeue(ADMIN, job.id),
+        return_exceptions=True,
+    )
+
+    assert sorted(type(o).__name__ for o in outcomes) == ["Conflict", "Job"]
+    assert [e.job.id for e in jobs.queue.waiting] == [job.id]
+    stored = await jobs.store.get(job.id)
+    assert [t.state for t in stored.transitions].count(JobState.WAITING) == 2
 
 
 async def test_requeue_dead_sends_back_every_dead_job_of_the_company_on_the_queue() -> None:

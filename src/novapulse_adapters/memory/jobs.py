@@ -81,6 +81,15 @@ class InMemoryJobStore:
                 if job is not None:
                     self._put(apply(job, transition))
 
+    async def record_if_dead(self, transition: JobTransition) -> bool:
+        with self._lock:
+            self._drop_expired()
+            job = self._jobs.get(transition.job_id)
+            if job is None or job.state is not JobState.DEAD:
+                return False
+            self._put(apply(job, transition))
+            return True
+
     async def get(self, job_id: str) -> Job:
         with self._lock:
             self._drop_expired()

@@ -156,7 +156,7 @@ class JobDocument(Document):
         )
 
 
-def _update(job_id: str, transitions: Sequence[JobTransition]) -> UpdateOne:
+def _changes(transitions: Sequence[JobTransition]) -> dict[str, Any]:
     """`apply` folded over one job's transitions, as one update that needs no prior read.
 
     The last transition sets the state and times; the last failure (failed or dead) sets the
@@ -176,14 +176,11 @@ def _update(job_id: str, transitions: Sequence[JobTransition]) -> UpdateOne:
         if t.duration_ms is not None:
             fields["duration_ms"] = t.duration_ms
     pushed = [TransitionDocument.from_entity(t).model_dump() for t in transitions]
-    return UpdateOne(
-        {"_id": job_id},
-        {
-            "$set": fields,
-            "$max": {"attempts": max(t.attempt for t in transitions)},
-            "$push": {"transitions": {"$each": pushed}},
-        },
-    )
+    return {
+        "$set": fields,
+        "$max": {"attempts": max(t.attempt for t in transitions)},
+        "$push": {"transitions": {"$each": pushed}},
+    }
 
 
 def _updates(transitions: Sequence[JobTransition]) -> list[UpdateOne]:
@@ -191,7 +188,7 @@ def _updates(transitions: Sequence[JobTransition]) -> list[UpdateOne]:
     by_job: dict[str, list[JobTransition]] = {}
     for t in transitions:
         by_job.setdefault(t.job_id, []).append(t)
-    return [_update(job_id, steps) for job_id, steps in by_job.items()]
+    return [UpdateOne({"_id": job_id}, _changes(steps)) for job_id, steps in by_job.items()]
 
 
 class BeanieJobStore:
@@ -235,6 +232,15 @@ class BeanieJobStore:
         with translated(_DUPLICATES):
             collection = JobDocument.get_pymongo_collection()
             await collection.bulk_write(_updates(transitions), ordered=False)
+
+    async def record_if_dead(self, transition: JobTransition) -> bool:
+        if not self._retention_ready:
+            await self.ensure_retention_index()
+        dead = {"_id": transition.job_id, "state": JobState.DEAD.value}
+        with translated(_DUPLICATES):
+            collection = JobDocument.get_pymongo_collection()
+            result = await collection.update_one(dead, _changes([transition]))
+        return bool(result.modified_count)
 
     async def get(self, job_id: str) -> Job:
         with translated(_DUPLICATES):

@@ -204,6 +204,14 @@ for tp in pairs(touched) do redis.call('ZREMRANGEBYSCORE', tp, '-inf', '(' .. AR
 return #order
 """
 
+# `_RECORD` of one transition, applied only while its job is dead (-1 when it is not).
+_RECORD_IF_DEAD = (
+    """
+if redis.call('HGET', P .. 'job:' .. ARGV[3], 'state') ~= 'dead' then return -1 end
+"""
+    + _RECORD
+)
+
 # ARGV: prefix, index key (without prefix), after, has after (1/0), how many.
 _LIST = """
 prune()
@@ -377,6 +385,7 @@ class RedisJobStore:
         self._horizon_us = throughput_horizon // _MICROSECOND
         self._add = client.register_script(_PRELUDE + _ADD)
         self._record = client.register_script(_PRELUDE + _RECORD)
+        self._record_if_dead = client.register_script(_PRELUDE + _RECORD_IF_DEAD)
         self._list = client.register_script(_PRELUDE + _LIST)
         self._counts = client.register_script(_PRELUDE + _COUNTS)
 
@@ -410,6 +419,15 @@ class RedisJobStore:
     async def record(self, transitions: Sequence[JobTransition]) -> None:
         if not transitions:
             return
+        with _translated():
+            await self._record(args=self._record_args(transitions))
+
+    async def record_if_dead(self, transition: JobTransition) -> bool:
+        with _translated():
+            applied = await self._record_if_dead(args=self._record_args([transition]))
+        return int(applied) == 1
+
+    def _record_args(self, transitions: Sequence[JobTransition]) -> list[str]:
         newest = max(_micros(t.at) for t in transitions)
         args: list[str] = [self._prefix, str(newest - self._horizon_us)]
         for t in transitions:
@@ -425,8 +443,7 @@ class RedisJobStore:
                 str(_micros(t.at)),
                 self._deadline_ms(t.at),
             ]
-        with _translated():
-            await self._record(args=args)
+        return args
 
     async def get(self, job_id: str) -> Job:
         with _translated():

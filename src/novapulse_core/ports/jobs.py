@@ -39,7 +39,9 @@ class JobStore(Protocol):
 
     `add` stores a new job and raises `Conflict` for an existing id. `record` applies
     transitions in the order given with `novapulse_core.domain.jobs.apply`, skipping ids it
-    does not hold (a record may have expired). `get` raises `NotFound`. `list` returns up to
+    does not hold (a record may have expired). `record_if_dead` applies one transition only
+    while its job is dead, atomically, and says whether it did: of two concurrent requeues of
+    one dead job exactly one wins. `get` raises `NotFound`. `list` returns up to
     `page.limit + 1` jobs, newest first (ids below `page.after`), filtered by queue, state and
     company when given. `counts` gives every state of the queue, zeros included. `throughput`
     counts the attempts that completed and failed at or after `since`, with the 50th and 95th
@@ -50,6 +52,8 @@ class JobStore(Protocol):
     async def add(self, job: Job) -> None: ...
 
     async def record(self, transitions: Sequence[JobTransition]) -> None: ...
+
+    async def record_if_dead(self, transition: JobTransition) -> bool: ...
 
     async def get(self, job_id: str) -> Job: ...
 

@@ -120,14 +120,16 @@ class JobService:
         return statuses
 
     async def requeue(self, actor: Principal, job_id: str) -> Job:
-        """Send a dead job back to its queue; its attempt numbers carry on from where they were."""
+        """Send a dead job back to its queue; its attempt numbers carry on from where they were.
+
+        The record turns waiting only if it is still dead: of two concurrent requeues one wins
+        and enqueues, the other gets `Conflict`, so the job is never enqueued twice."""
         job = await self.get(actor, job_id)
-        if job.state is not JobState.DEAD:
-            raise Conflict(f"only dead jobs can be requeued; this one is {job.state.value}")
+        waiting = JobTransition(job.id, JobState.WAITING, self._clock.now(), job.attempts)
+        if job.state is not JobState.DEAD or not await self._store.record_if_dead(waiting):
+            current = (await self._store.get(job.id)).state
+            raise Conflict(f"only dead jobs can be requeued; this one is {current.value}")
         await self._queue.discard_dead(job.queue, job.id)
-        await self._store.record(
-            [JobTransition(job.id, JobState.WAITING, self._clock.now(), job.attempts)]
-        )
         try:
             await self._queue.enqueue(job, attempt_offset=job.attempts)
         except Unavailable as error:
@@ -136,7 +138,8 @@ class JobService:
         return await self._store.get(job.id)
 
     async def requeue_dead(self, actor: Principal, queue: QueueName) -> int:
-        """Requeue every dead job of the caller's company on `queue`; returns how many."""
+        """Requeue every dead job of the caller's company on `queue`; returns how many this call
+        requeued (one requeued meanwhile by another caller is not counted twice)."""
         authorize(actor, Permission.MANAGE_JOBS)
         dead: list[Job] = []
         page = PageRequest(limit=200)
@@ -148,9 +151,14 @@ class JobService:
             if len(rows) <= page.limit:
                 break
             page = PageRequest(limit=page.limit, after=rows[page.limit - 1].id)
+        requeued = 0
         for job in dead:
-            await self.requeue(actor, job.id)
-        return len(dead)
+            try:
+                await self.requeue(actor, job.id)
+            except Conflict:
+                continue  # requeued meanwhile by someone else
+            requeued += 1
+        return requeued
 
     def _undeliverable(self, job: Job, error: Unavailable) -> Sequence[JobTransition]:
         now = self._clock.now()
