@@ -12,6 +12,7 @@ from novapulse_core.domain import events
 from novapulse_core.domain.auth import Authenticated
 from novapulse_core.domain.errors import Unauthenticated, Unavailable
 from novapulse_core.domain.identity import Role
+from novapulse_core.domain.sessions import RefreshToken
 
 from .kit import (
     AUDIENCE,
@@ -96,6 +97,28 @@ async def test_reusing_a_spent_refresh_token_revokes_the_whole_family(
     assert [e.data for e in reused] == [
         {"user_id": member.user.id, "session_id": claims_of(session.access_token)["sid"]}
     ]
+
+
+async def test_a_reuse_landing_in_the_middle_of_a_rotation_leaves_the_family_dead(
+    platform: Platform, member: Member, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session = await platform.session(member)
+    store, successors = platform.refresh_tokens, []
+    add = store.add
+
+    async def thief_reuses_then_add(token: RefreshToken) -> None:
+        monkeypatch.setattr(store, "add", add)
+        with pytest.raises(Unauthenticated):
+            await platform.auth.refresh(session.refresh_token)  # the stolen copy, right now
+        successors.append(token)
+        await add(token)
+
+    monkeypatch.setattr(store, "add", thief_reuses_then_add)
+
+    with pytest.raises(Unauthenticated):
+        await platform.auth.refresh(session.refresh_token)
+
+    assert [await store.use(t.token_digest, platform.clock.now()) for t in successors] == [None]
 
 
 async def test_a_refresh_token_expires_unused(platform: Platform, member: Member) -> None:

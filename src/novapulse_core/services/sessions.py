@@ -61,8 +61,12 @@ class Sessions:
         return await self._issue(user, amr, family_id=self._ids.new_id(), session_ends=ends)
 
     async def rotate(self, refresh_token: str) -> Authenticated:
-        now = self._clock.now()
-        record = await self._refresh_tokens.use(token_digest(refresh_token), now)
+        """The next tokens of the session. A reuse of the spent token that lands between its
+        use here and the successor's `add` revokes a family that does not hold the successor
+        yet: the spent token is then gone too, so a second look at it tells, and the successor
+        goes the same way."""
+        now, digest = self._clock.now(), token_digest(refresh_token)
+        record = await self._refresh_tokens.use(digest, now)
         if record is None or record.expires_at <= now:
             raise Unauthenticated(_BAD_REFRESH)
         if record.used_at is not None:
@@ -75,9 +79,13 @@ class Sessions:
         if user is None or not user.active:
             await self._refresh_tokens.revoke_family(record.family_id)
             raise Unauthenticated(_BAD_REFRESH)
-        return await self._issue(
+        renewed = await self._issue(
             user, record.amr, family_id=record.family_id, session_ends=record.session_expires_at
         )
+        if await self._refresh_tokens.use(digest, now) is None:
+            await self._refresh_tokens.revoke_family(record.family_id)
+            raise Unauthenticated(_BAD_REFRESH)
+        return renewed
 
     async def end(
         self, claims: AccessClaims, refresh_token: str | None, *, everywhere: bool
