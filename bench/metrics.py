@@ -28,7 +28,7 @@ def _app(mode: str) -> Any:
     from litestar import Litestar, get
 
     from novapulse_adapters.telemetry import MetricsExporter
-    from novapulse_entrypoints.api.metrics import metrics_middleware
+    from novapulse_entrypoints.api.middleware import api_middleware
 
     @get("/items/{item_id:str}", sync_to_thread=False)
     def item(item_id: str) -> dict[str, str]:
@@ -37,7 +37,7 @@ def _app(mode: str) -> Any:
     app = Litestar([item], logging_config=None)
     if mode != "bare":
         exporter = MetricsExporter(multiprocess_dir=os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
-        app.asgi_handler = metrics_middleware(app.asgi_handler, exporter.metrics)
+        app.asgi_handler = api_middleware(app.asgi_handler, exporter.metrics, None)
     return app
 
 

@@ -6,9 +6,23 @@ import logging.config
 from typing import Any
 
 import structlog
+from structlog.typing import EventDict, WrappedLogger
+
+from novapulse_core import context
+
+
+def _add_request_id(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
+    """The id of the request (or job attempt) the line was written in, read from the core's
+    context variable when the line is rendered: nothing is bound per request."""
+    request_id = context.request_id.get()
+    if request_id is not None:
+        event.setdefault("request_id", request_id)
+    return event
+
 
 _SHARED: list[structlog.types.Processor] = [
     structlog.contextvars.merge_contextvars,
+    _add_request_id,
     structlog.stdlib.add_log_level,
     structlog.stdlib.add_logger_name,
     structlog.stdlib.ExtraAdder(),

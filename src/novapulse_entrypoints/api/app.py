@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from typing import Any
 
 from litestar import Litestar
 from litestar.di import Provide
@@ -37,10 +36,11 @@ from novapulse_entrypoints.api.controllers import (
     WebhookController,
     WebhookDeliveryController,
 )
-from novapulse_entrypoints.api.metrics import metrics_middleware, metrics_route
+from novapulse_entrypoints.api.deps import ApiServices
+from novapulse_entrypoints.api.metrics import metrics_route
+from novapulse_entrypoints.api.middleware import api_middleware
 from novapulse_entrypoints.api.problems import EXCEPTION_HANDLERS
-from novapulse_entrypoints.api.rate_limits import Budget, RateLimits, rate_limit_middleware
-from novapulse_entrypoints.api.request_id import request_id_middleware
+from novapulse_entrypoints.api.rate_limits import Budget, RateLimits, RouteLimits
 from novapulse_entrypoints.api.schemas import ClosedStructSchemaPlugin
 from novapulse_entrypoints.api.tracing import name_span_by_route, tracing_plugins
 from novapulse_entrypoints.container import Container, build_container
@@ -52,31 +52,10 @@ from novapulse_entrypoints.tracing import enable_tracing, process_provider
 log = logging.getLogger("novapulse")
 
 
-def _provide(factory: Callable[[], Any]) -> Provide:
-    """Bridge a dependency-injector provider into Litestar's dependency injection."""
-
-    def dependency() -> Any:
-        return factory()
-
-    return Provide(dependency, sync_to_thread=False)
-
-
 def _dependencies(container: Container) -> dict[str, Provide]:
+    services = ApiServices(container)
     return {
-        "settings": _provide(container.settings),
-        "auth": _provide(container.auth),
-        "companies": _provide(container.companies),
-        "users": _provide(container.users),
-        "departments": _provide(container.departments),
-        "stats": _provide(container.cached_stats),
-        "profiles": _provide(container.cached_profiles),
-        "members": _provide(container.cached_members),
-        "cache_admin": _provide(container.cache_admin),
-        "jobs": _provide(container.jobs),
-        "probes": _provide(lambda: composition.readiness_probes(container)),
-        "mfa": _provide(container.mfa),
-        "tokens": _provide(container.token_issuer),
-        "webhooks": _provide(container.webhooks),
+        "services": Provide(lambda: services, use_cache=True, sync_to_thread=False),
         "principal": Provide(current_principal),
         "enrolling": Provide(enrolling_principal),
         "bearer": Provide(bearer_token, sync_to_thread=False),
@@ -161,13 +140,12 @@ def create_app(
         logging_config=None,
         debug=False,
     )
-    # Outermost, so that even responses for unknown routes carry the request id and are counted.
-    handler = app.asgi_handler
-    if settings.rate_limits_enabled:
-        handler = rate_limit_middleware(
-            handler, services.rate_limiter, services.token_issuer(), _rate_limits(settings)
-        )
-    app.asgi_handler = metrics_middleware(request_id_middleware(handler), telemetry.metrics)
+    limits = (
+        RouteLimits(services.rate_limiter, services.token_issuer(), _rate_limits(settings))
+        if settings.rate_limits_enabled
+        else None
+    )
+    app.asgi_handler = api_middleware(app.asgi_handler, telemetry.metrics, limits)
     return app
 
 

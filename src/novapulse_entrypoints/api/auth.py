@@ -8,13 +8,13 @@ from litestar import Request
 
 from novapulse_core.domain.access import Principal
 from novapulse_core.domain.errors import Unauthenticated
-from novapulse_entrypoints.api.deps import Auth
+from novapulse_entrypoints.api.deps import Services
 
 MAX_TOKEN_LENGTH = 4096
 
 
 def bearer_token(request: Request[Any, Any, Any]) -> str:
-    header = request.headers.get("authorization", "")
+    header = _authorization(request.scope["headers"])
     scheme, _, token = header.partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
@@ -24,13 +24,22 @@ def bearer_token(request: Request[Any, Any, Any]) -> str:
     return token
 
 
-async def current_principal(request: Request[Any, Any, Any], auth: Auth) -> Principal:
-    return await auth.authenticate(bearer_token(request))
+def _authorization(headers: Any) -> str:
+    """The first `Authorization` header, read from the raw ASGI headers (building Litestar's
+    `Headers` for one value costs more than the lookup)."""
+    for name, value in headers:
+        if name.lower() == b"authorization":
+            return str(value.decode("latin-1"))
+    return ""
 
 
-async def enrolling_principal(request: Request[Any, Any, Any], auth: Auth) -> Principal:
+async def current_principal(request: Request[Any, Any, Any], services: Services) -> Principal:
+    return await services.auth.authenticate(bearer_token(request))
+
+
+async def enrolling_principal(request: Request[Any, Any, Any], services: Services) -> Principal:
     """Like `current_principal`, but an enrol-only token passes too (the MFA setup routes)."""
-    return await auth.authenticate_for_enrollment(bearer_token(request))
+    return await services.auth.authenticate_for_enrollment(bearer_token(request))
 
 
 def client_address(request: Request[Any, Any, Any]) -> str | None:

@@ -6,33 +6,22 @@ request through (the seed's "fails open"), counted by the metered limiter."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from datetime import timedelta
 
 import attrs
 import msgspec
-from litestar.datastructures import MutableScopeHeaders
-from litestar.enums import ScopeType
-from litestar.types import (
-    ASGIApp,
-    HTTPResponseBodyEvent,
-    HTTPResponseStartEvent,
-    Message,
-    Receive,
-    Scope,
-    Send,
-)
+from litestar.types import HTTPResponseBodyEvent, HTTPResponseStartEvent, Scope, Send
 
 from novapulse_core import context
 from novapulse_core.domain.errors import DomainError, Unavailable
 from novapulse_core.domain.limits import RateDecision
 from novapulse_core.ports import RateLimiter, TokenIssuer
 
-log = logging.getLogger("novapulse.rate_limits")
-
 EXEMPT_PREFIXES = ("/api/v1/health", "/metrics", "/schema", "/.well-known")
 LOGIN_PATHS = ("/api/v1/auth/login", "/api/v1/auth/mfa/verify", "/api/v1/auth/refresh")
+
+RawHeaders = list[tuple[bytes, bytes]]
 
 
 @attrs.frozen
@@ -43,6 +32,10 @@ class Budget:
     limit: int
     window: timedelta
 
+    @property
+    def policy(self) -> str:
+        return f'"{self.name}";q={self.limit};w={int(self.window.total_seconds())}'
+
 
 @attrs.frozen
 class RateLimits:
@@ -52,33 +45,69 @@ class RateLimits:
     company: Budget
 
 
-def _budgets_for(scope: Scope, limits: RateLimits, tokens: TokenIssuer) -> list[tuple[str, Budget]]:
-    path: str = scope.get("path", "")
-    if path.startswith(EXEMPT_PREFIXES):
-        return []
-    client = scope.get("client")
-    address = client[0] if client else "unknown"
-    if path.startswith(LOGIN_PATHS):
-        return [(f"route:login:{address}", limits.login)]
-    for name, value in scope.get("headers", ()):
-        if name == b"authorization" and value[:7].lower() == b"bearer ":
+@attrs.frozen
+class Verdict:
+    """What the limits say of one request: the headers its answer carries and, when refused,
+    the seconds to wait."""
+
+    headers: RawHeaders
+    retry_after: int | None = None
+
+
+PASS = Verdict([])
+
+
+class RouteLimits:
+    """Spends a request's budgets on the limiter (memory, or Redis shared by every node)."""
+
+    def __init__(
+        self, limiter: Callable[[], RateLimiter], tokens: TokenIssuer, limits: RateLimits
+    ) -> None:
+        self._limiter = limiter
+        self._tokens = tokens
+        self._limits = limits
+
+    async def check(self, scope: Scope, authorization: bytes | None) -> Verdict:
+        decisions: list[tuple[Budget, RateDecision]] = []
+        try:
+            for key, budget in self._budgets_for(scope, authorization):
+                decision = await self._limiter().hit(key, budget.limit, budget.window)
+                decisions.append((budget, decision))
+                if not decision.allowed:
+                    break  # a user refused spends nothing of its company's budget
+        except Unavailable:
+            return PASS  # fail open; the metered limiter counted it
+        if not decisions:
+            return PASS
+        refused = [d.retry_after for _, d in decisions if not d.allowed]
+        return Verdict(_headers(decisions), max(refused) if refused else None)
+
+    def _budgets_for(self, scope: Scope, authorization: bytes | None) -> list[tuple[str, Budget]]:
+        path: str = scope["path"]
+        if path.startswith(EXEMPT_PREFIXES):
+            return []
+        client = scope.get("client")
+        address = client[0] if client else "unknown"
+        limits = self._limits
+        if path.startswith(LOGIN_PATHS):
+            return [(f"route:login:{address}", limits.login)]
+        if authorization is not None and authorization[:7].lower() == b"bearer ":
             try:
-                claims = tokens.verify(value[7:].decode("latin-1").strip())
+                claims = self._tokens.verify(authorization[7:].decode("latin-1").strip())
             except DomainError:
-                break  # the auth layer answers 401; count it as anonymous
-            return [
-                (f"route:user:{claims.subject}", limits.user),
-                (f"route:company:{claims.company_id}", limits.company),
-            ]
-    return [(f"route:anonymous:{address}", limits.anonymous)]
+                pass  # the auth layer answers 401; count it as anonymous
+            else:
+                return [
+                    (f"route:user:{claims.subject}", limits.user),
+                    (f"route:company:{claims.company_id}", limits.company),
+                ]
+        return [(f"route:anonymous:{address}", limits.anonymous)]
 
 
-def _headers(decisions: list[tuple[Budget, RateDecision]]) -> dict[str, str]:
-    policy = ", ".join(
-        f'"{b.name}";q={b.limit};w={int(b.window.total_seconds())}' for b, _ in decisions
-    )
+def _headers(decisions: list[tuple[Budget, RateDecision]]) -> RawHeaders:
+    policy = ", ".join(b.policy for b, _ in decisions)
     state = ", ".join(f'"{b.name}";r={d.remaining};t={_reset(b, d)}' for b, d in decisions)
-    return {"ratelimit-policy": policy, "ratelimit": state}
+    return [(b"ratelimit-policy", policy.encode()), (b"ratelimit", state.encode())]
 
 
 def _reset(budget: Budget, decision: RateDecision) -> int:
@@ -86,41 +115,9 @@ def _reset(budget: Budget, decision: RateDecision) -> int:
     return decision.retry_after if not decision.allowed else int(budget.window.total_seconds())
 
 
-def rate_limit_middleware(
-    app: ASGIApp, limiter: Callable[[], RateLimiter], tokens: TokenIssuer, limits: RateLimits
-) -> ASGIApp:
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP:
-            await app(scope, receive, send)
-            return
-        decisions: list[tuple[Budget, RateDecision]] = []
-        try:
-            for key, budget in _budgets_for(scope, limits, tokens):
-                decision = await limiter().hit(key, budget.limit, budget.window)
-                decisions.append((budget, decision))
-                if not decision.allowed:
-                    break  # a user refused spends nothing of its company's budget
-        except Unavailable:
-            decisions = []  # fail open; the metered limiter counted it
-        headers = _headers(decisions) if decisions else {}
-        refused = [d for _, d in decisions if not d.allowed]
-        if refused:
-            await _too_many(scope, send, headers, max(d.retry_after for d in refused))
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start" and headers:
-                target = MutableScopeHeaders.from_message(message)
-                for name, value in headers.items():
-                    target[name] = value
-            await send(message)
-
-        await app(scope, receive, send_with_headers)
-
-    return middleware
-
-
-async def _too_many(scope: Scope, send: Send, headers: dict[str, str], retry_after: int) -> None:
+async def too_many(scope: Scope, send: Send, verdict: Verdict) -> None:
+    """The 429 problem answer of a refused request, with `Retry-After` and the limit headers."""
+    retry_after = verdict.retry_after or 1
     body = msgspec.json.encode(
         {
             "type": "urn:novapulse:problem:rate-limited",
@@ -132,11 +129,11 @@ async def _too_many(scope: Scope, send: Send, headers: dict[str, str], retry_aft
             "retry_after": retry_after,
         }
     )
-    raw: list[tuple[bytes, bytes]] = [
+    raw: RawHeaders = [
         (b"content-type", b"application/problem+json"),
         (b"content-length", str(len(body)).encode()),
         (b"retry-after", str(retry_after).encode()),
-        *((k.encode(), v.encode()) for k, v in headers.items()),
+        *verdict.headers,
     ]
     start: HTTPResponseStartEvent = {"type": "http.response.start", "status": 429, "headers": raw}
     await send(start)

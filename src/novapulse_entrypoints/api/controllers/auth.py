@@ -16,7 +16,7 @@ from novapulse_entrypoints.api.auth_schemas import (
     login_out,
     session_out,
 )
-from novapulse_entrypoints.api.deps import Auth, Bearer, ClientAddress
+from novapulse_entrypoints.api.deps import Bearer, ClientAddress, Services
 from novapulse_entrypoints.api.problems import AUTHED_ERRORS, PUBLIC, PUBLIC_ERRORS
 from novapulse_entrypoints.api.schemas import Login
 
@@ -34,9 +34,9 @@ class AuthController(Controller):
         summary="Email and password: a session, an MFA challenge, or enrol-first",
     )
     async def login(
-        self, data: JSONBody[Login], auth: Auth, client: ClientAddress
+        self, data: JSONBody[Login], services: Services, client: ClientAddress
     ) -> SessionOut | MfaRequiredOut | EnrollmentRequiredOut:
-        return login_out(await auth.login(data.email, data.password, client=client))
+        return login_out(await services.auth.login(data.email, data.password, client=client))
 
     @post(
         "/mfa/verify",
@@ -47,9 +47,9 @@ class AuthController(Controller):
         summary="Answer an MFA challenge with a TOTP code or a recovery code",
     )
     async def verify(
-        self, data: JSONBody[ChallengeAnswer], auth: Auth, client: ClientAddress
+        self, data: JSONBody[ChallengeAnswer], services: Services, client: ClientAddress
     ) -> SessionOut:
-        session = await auth.verify_challenge(
+        session = await services.auth.verify_challenge(
             data.challenge_token, code=data.code, recovery_code=data.recovery_code, client=client
         )
         return session_out(session)
@@ -62,8 +62,8 @@ class AuthController(Controller):
         status_code=200,
         summary="Trade a refresh token for new tokens (reusing a spent one ends the session)",
     )
-    async def refresh(self, data: JSONBody[RefreshRequest], auth: Auth) -> SessionOut:
-        return session_out(await auth.refresh(data.refresh_token))
+    async def refresh(self, data: JSONBody[RefreshRequest], services: Services) -> SessionOut:
+        return session_out(await services.auth.refresh(data.refresh_token))
 
     @post(
         "/logout",
@@ -72,8 +72,10 @@ class AuthController(Controller):
         status_code=HTTP_204_NO_CONTENT,
         summary="Revoke this access token and its session",
     )
-    async def logout(self, data: JSONBody[LogoutRequest], auth: Auth, bearer: Bearer) -> None:
-        await auth.logout(bearer, refresh_token=data.refresh_token)
+    async def logout(
+        self, data: JSONBody[LogoutRequest], services: Services, bearer: Bearer
+    ) -> None:
+        await services.auth.logout(bearer, refresh_token=data.refresh_token)
 
     @post(
         "/logout/all",
@@ -82,5 +84,5 @@ class AuthController(Controller):
         status_code=HTTP_204_NO_CONTENT,
         summary="Revoke this access token and every session of the caller",
     )
-    async def logout_everywhere(self, auth: Auth, bearer: Bearer) -> None:
-        await auth.logout(bearer, everywhere=True)
+    async def logout_everywhere(self, services: Services, bearer: Bearer) -> None:
+        await services.auth.logout(bearer, everywhere=True)

@@ -7,7 +7,7 @@ from litestar.params import JSONBody
 
 from novapulse_core.domain.errors import Forbidden
 from novapulse_entrypoints.api.auth_schemas import MfaPolicy
-from novapulse_entrypoints.api.deps import AppSettings, CacheAdmins, Caller, Companies, Stats
+from novapulse_entrypoints.api.deps import Caller, Services
 from novapulse_entrypoints.api.problems import AUTHED_ERRORS, PUBLIC, PUBLIC_ERRORS
 from novapulse_entrypoints.api.schemas import (
     CompanyOut,
@@ -35,12 +35,11 @@ class CompanyController(Controller):
     async def signup(
         self,
         data: JSONBody[Signup],
-        companies: Companies,
-        settings: AppSettings,
+        services: Services,
     ) -> SignupOut:
-        if not settings.signup_enabled:
+        if not services.settings.signup_enabled:
             raise Forbidden("sign-up is disabled on this installation")
-        registration = await companies.register(
+        registration = await services.companies.register(
             company_name=data.company_name,
             owner_email=data.owner_email,
             owner_name=data.owner_name,
@@ -54,8 +53,8 @@ class CompanyController(Controller):
         responses=AUTHED_ERRORS,
         summary="The caller's company",
     )
-    async def get_company(self, principal: Caller, companies: Companies) -> CompanyOut:
-        return company_out(await companies.get(principal))
+    async def get_company(self, principal: Caller, services: Services) -> CompanyOut:
+        return company_out(await services.companies.get(principal))
 
     @patch(
         "/company",
@@ -67,9 +66,9 @@ class CompanyController(Controller):
         self,
         data: JSONBody[CompanyPatch],
         principal: Caller,
-        companies: Companies,
+        services: Services,
     ) -> CompanyOut:
-        return company_out(await companies.rename(principal, data.name))
+        return company_out(await services.companies.rename(principal, data.name))
 
     @put(
         "/company/mfa-policy",
@@ -78,9 +77,9 @@ class CompanyController(Controller):
         summary="The roles whose users must set up MFA before getting full access",
     )
     async def mfa_policy(
-        self, data: JSONBody[MfaPolicy], principal: Caller, companies: Companies
+        self, data: JSONBody[MfaPolicy], principal: Caller, services: Services
     ) -> CompanyOut:
-        return company_out(await companies.require_mfa_for(principal, data.required_roles))
+        return company_out(await services.companies.require_mfa_for(principal, data.required_roles))
 
     @delete(
         "/company/cache",
@@ -89,8 +88,8 @@ class CompanyController(Controller):
         status_code=200,
         summary="Drop the company's cached stats, profiles and member lists",
     )
-    async def clear_cache(self, principal: Caller, cache_admin: CacheAdmins) -> dict[str, int]:
-        return {"cleared": await cache_admin.clear_company(principal)}
+    async def clear_cache(self, principal: Caller, services: Services) -> dict[str, int]:
+        return {"cleared": await services.cache_admin.clear_company(principal)}
 
     @get(
         "/company/stats",
@@ -98,5 +97,5 @@ class CompanyController(Controller):
         responses=AUTHED_ERRORS,
         summary="Active users by role and members by department",
     )
-    async def stats(self, principal: Caller, stats: Stats) -> StatsOut:
-        return stats_out(await stats.company_stats(principal))
+    async def stats(self, principal: Caller, services: Services) -> StatsOut:
+        return stats_out(await services.stats.company_stats(principal))

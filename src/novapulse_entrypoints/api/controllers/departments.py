@@ -7,7 +7,7 @@ from litestar.params import JSONBody
 
 from novapulse_core.domain.paging import DEFAULT_PAGE_SIZE
 from novapulse_entrypoints.api.controllers.paging import After, Limit, RecordId, page_request
-from novapulse_entrypoints.api.deps import Caller, Departments, Members
+from novapulse_entrypoints.api.deps import Caller, Services
 from novapulse_entrypoints.api.problems import AUTHED_ERRORS
 from novapulse_entrypoints.api.schemas import (
     DepartmentOut,
@@ -34,11 +34,13 @@ class DepartmentController(Controller):
     async def list_departments(
         self,
         principal: Caller,
-        departments: Departments,
+        services: Services,
         limit: Limit = DEFAULT_PAGE_SIZE,
         after: After = None,
     ) -> DepartmentPage:
-        return department_page(await departments.list(principal, page_request(limit, after)))
+        return department_page(
+            await services.departments.list(principal, page_request(limit, after))
+        )
 
     @post(
         "/",
@@ -50,9 +52,9 @@ class DepartmentController(Controller):
         self,
         data: JSONBody[NewDepartment],
         principal: Caller,
-        departments: Departments,
+        services: Services,
     ) -> DepartmentOut:
-        department = await departments.create(
+        department = await services.departments.create(
             principal, name=data.name, description=data.description
         )
         return department_out(department)
@@ -67,9 +69,9 @@ class DepartmentController(Controller):
         self,
         department_id: RecordId,
         principal: Caller,
-        departments: Departments,
+        services: Services,
     ) -> DepartmentOut:
-        return department_out(await departments.get(principal, department_id))
+        return department_out(await services.departments.get(principal, department_id))
 
     @patch(
         "/{department_id:str}",
@@ -82,9 +84,9 @@ class DepartmentController(Controller):
         department_id: RecordId,
         data: JSONBody[DepartmentPatch],
         principal: Caller,
-        departments: Departments,
+        services: Services,
     ) -> DepartmentOut:
-        department = await departments.update(
+        department = await services.departments.update(
             principal, department_id, name=data.name, description=data.description
         )
         return department_out(department)
@@ -99,9 +101,9 @@ class DepartmentController(Controller):
         self,
         department_id: RecordId,
         principal: Caller,
-        departments: Departments,
+        services: Services,
     ) -> None:
-        await departments.delete(principal, department_id)
+        await services.departments.delete(principal, department_id)
 
     @get(
         "/{department_id:str}/members",
@@ -113,11 +115,11 @@ class DepartmentController(Controller):
         self,
         department_id: RecordId,
         principal: Caller,
-        members: Members,
+        services: Services,
         limit: Limit = DEFAULT_PAGE_SIZE,
         after: After = None,
     ) -> UserPage:
-        page = await members.members(principal, department_id, page_request(limit, after))
+        page = await services.members.members(principal, department_id, page_request(limit, after))
         return user_page(page)
 
     @put(
@@ -131,9 +133,11 @@ class DepartmentController(Controller):
         department_id: RecordId,
         user_id: RecordId,
         principal: Caller,
-        departments: Departments,
+        services: Services,
     ) -> DepartmentOut:
-        return department_out(await departments.add_member(principal, department_id, user_id))
+        return department_out(
+            await services.departments.add_member(principal, department_id, user_id)
+        )
 
     @delete(
         "/{department_id:str}/members/{user_id:str}",
@@ -146,6 +150,6 @@ class DepartmentController(Controller):
         department_id: RecordId,
         user_id: RecordId,
         principal: Caller,
-        departments: Departments,
+        services: Services,
     ) -> None:
-        await departments.remove_member(principal, department_id, user_id)
+        await services.departments.remove_member(principal, department_id, user_id)

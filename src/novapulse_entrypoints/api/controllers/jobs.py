@@ -10,7 +10,7 @@ from litestar.params import Parameter, QueryParameter
 from novapulse_core.domain.jobs import JobState, QueueName
 from novapulse_core.domain.paging import DEFAULT_PAGE_SIZE
 from novapulse_entrypoints.api.controllers.paging import After, Limit, RecordId, page_request
-from novapulse_entrypoints.api.deps import Caller, Jobs
+from novapulse_entrypoints.api.deps import Caller, Services
 from novapulse_entrypoints.api.job_schemas import (
     JobDetailOut,
     JobPage,
@@ -33,14 +33,14 @@ class JobController(Controller):
         responses=AUTHED_ERRORS,
         summary="Every queue's policy, depth, states and throughput",
     )
-    async def queues(self, principal: Caller, jobs: Jobs) -> list[QueueStatusOut]:
-        return queue_statuses_out(await jobs.status(principal))
+    async def queues(self, principal: Caller, services: Services) -> list[QueueStatusOut]:
+        return queue_statuses_out(await services.jobs.status(principal))
 
     @get("/", operation_id="job-list", responses=AUTHED_ERRORS, summary="The company's jobs")
     async def list_jobs(
         self,
         principal: Caller,
-        jobs: Jobs,
+        services: Services,
         limit: Limit = DEFAULT_PAGE_SIZE,
         after: After = None,
         queue: Annotated[QueueName | None, Parameter(description="Only this queue")] = None,
@@ -48,7 +48,9 @@ class JobController(Controller):
             JobState | None, QueryParameter(name="state", description="Only this state")
         ] = None,
     ) -> JobPage:
-        page = await jobs.list(principal, page_request(limit, after), queue=queue, state=job_state)
+        page = await services.jobs.list(
+            principal, page_request(limit, after), queue=queue, state=job_state
+        )
         return job_page(page)
 
     @get(
@@ -57,8 +59,10 @@ class JobController(Controller):
         responses=AUTHED_ERRORS,
         summary="One job with its payload and every transition",
     )
-    async def get_job(self, job_id: RecordId, principal: Caller, jobs: Jobs) -> JobDetailOut:
-        return job_detail_out(await jobs.get(principal, job_id))
+    async def get_job(
+        self, job_id: RecordId, principal: Caller, services: Services
+    ) -> JobDetailOut:
+        return job_detail_out(await services.jobs.get(principal, job_id))
 
     @post(
         "/{job_id:str}/requeue",
@@ -67,8 +71,10 @@ class JobController(Controller):
         status_code=200,
         summary="Send a dead job back to its queue",
     )
-    async def requeue(self, job_id: RecordId, principal: Caller, jobs: Jobs) -> JobDetailOut:
-        return job_detail_out(await jobs.requeue(principal, job_id))
+    async def requeue(
+        self, job_id: RecordId, principal: Caller, services: Services
+    ) -> JobDetailOut:
+        return job_detail_out(await services.jobs.requeue(principal, job_id))
 
     @post(
         "/queues/{queue:str}/requeue-dead",
@@ -81,6 +87,6 @@ class JobController(Controller):
         self,
         queue: Annotated[QueueName, Parameter(description="The queue")],
         principal: Caller,
-        jobs: Jobs,
+        services: Services,
     ) -> RequeuedOut:
-        return RequeuedOut(await jobs.requeue_dead(principal, queue))
+        return RequeuedOut(await services.jobs.requeue_dead(principal, queue))

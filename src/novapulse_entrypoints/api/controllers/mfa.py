@@ -17,7 +17,7 @@ from novapulse_entrypoints.api.auth_schemas import (
     mfa_status_out,
     totp_setup_out,
 )
-from novapulse_entrypoints.api.deps import Auth, Bearer, Caller, ClientAddress, Enrolling, Mfa
+from novapulse_entrypoints.api.deps import Bearer, Caller, ClientAddress, Enrolling, Services
 from novapulse_entrypoints.api.problems import AUTHED_ERRORS
 
 
@@ -26,8 +26,8 @@ class MfaController(Controller):
     tags = ["mfa"]
 
     @get("/", operation_id="mfa-status", responses=AUTHED_ERRORS, summary="The caller's MFA")
-    async def status(self, enrolling: Enrolling, mfa: Mfa) -> MfaStatusOut:
-        return mfa_status_out(await mfa.status(enrolling))
+    async def status(self, enrolling: Enrolling, services: Services) -> MfaStatusOut:
+        return mfa_status_out(await services.mfa.status(enrolling))
 
     @post(
         "/setup",
@@ -36,8 +36,8 @@ class MfaController(Controller):
         status_code=200,
         summary="Start TOTP setup: secret, otpauth URI and QR code (pending until confirmed)",
     )
-    async def setup(self, enrolling: Enrolling, mfa: Mfa) -> TotpSetupOut:
-        return totp_setup_out(await mfa.start_enrollment(enrolling))
+    async def setup(self, enrolling: Enrolling, services: Services) -> TotpSetupOut:
+        return totp_setup_out(await services.mfa.start_enrollment(enrolling))
 
     @post(
         "/confirm",
@@ -47,9 +47,9 @@ class MfaController(Controller):
         summary="Prove a code to turn MFA on; returns the recovery codes once",
     )
     async def confirm(
-        self, data: JSONBody[CodeRequest], auth: Auth, bearer: Bearer, client: ClientAddress
+        self, data: JSONBody[CodeRequest], services: Services, bearer: Bearer, client: ClientAddress
     ) -> EnrollmentConfirmedOut:
-        done = await auth.confirm_enrollment(bearer, data.code, client=client)
+        done = await services.auth.confirm_enrollment(bearer, data.code, client=client)
         return enrollment_confirmed_out(done)
 
     @post(
@@ -60,9 +60,13 @@ class MfaController(Controller):
         summary="New recovery codes for a current code (the old ones stop working)",
     )
     async def recovery_codes(
-        self, data: JSONBody[CodeRequest], principal: Caller, mfa: Mfa, client: ClientAddress
+        self,
+        data: JSONBody[CodeRequest],
+        principal: Caller,
+        services: Services,
+        client: ClientAddress,
     ) -> RecoveryCodesOut:
-        codes = await mfa.regenerate_recovery_codes(principal, data.code, client=client)
+        codes = await services.mfa.regenerate_recovery_codes(principal, data.code, client=client)
         return RecoveryCodesOut(list(codes))
 
     @post(
@@ -76,7 +80,7 @@ class MfaController(Controller):
         self,
         data: JSONBody[DisableMfaRequest],
         principal: Caller,
-        mfa: Mfa,
+        services: Services,
         client: ClientAddress,
     ) -> None:
-        await mfa.disable(principal, password=data.password, code=data.code, client=client)
+        await services.mfa.disable(principal, password=data.password, code=data.code, client=client)

@@ -11,7 +11,7 @@ from litestar.status_codes import HTTP_204_NO_CONTENT
 from novapulse_core.domain.identity import Role
 from novapulse_core.domain.paging import DEFAULT_PAGE_SIZE
 from novapulse_entrypoints.api.controllers.paging import After, Limit, RecordId, page_request
-from novapulse_entrypoints.api.deps import Auth, Caller, ClientAddress, Profiles, Users
+from novapulse_entrypoints.api.deps import Caller, ClientAddress, Services
 from novapulse_entrypoints.api.problems import AUTHED_ERRORS
 from novapulse_entrypoints.api.schemas import (
     NewUser,
@@ -33,13 +33,15 @@ class UserController(Controller):
     async def list_users(
         self,
         principal: Caller,
-        users: Users,
+        services: Services,
         limit: Limit = DEFAULT_PAGE_SIZE,
         after: After = None,
         role: Annotated[Role | None, Parameter(description="Only users with this role")] = None,
         active: Annotated[bool | None, Parameter(description="Active or not")] = None,
     ) -> UserPage:
-        page = await users.list(principal, page_request(limit, after), role=role, active=active)
+        page = await services.users.list(
+            principal, page_request(limit, after), role=role, active=active
+        )
         return user_page(page)
 
     @post(
@@ -52,16 +54,16 @@ class UserController(Controller):
         self,
         data: JSONBody[NewUser],
         principal: Caller,
-        users: Users,
+        services: Services,
     ) -> UserOut:
-        user = await users.add(
+        user = await services.users.add(
             principal, email=data.email, name=data.name, role=data.role, password=data.password
         )
         return user_out(user)
 
     @get("/me", operation_id="user-me", responses=AUTHED_ERRORS, summary="The caller")
-    async def me(self, principal: Caller, profiles: Profiles) -> UserOut:
-        return user_out(await profiles.get(principal, principal.user_id))
+    async def me(self, principal: Caller, services: Services) -> UserOut:
+        return user_out(await services.profiles.get(principal, principal.user_id))
 
     @post(
         "/me/password",
@@ -74,10 +76,10 @@ class UserController(Controller):
         self,
         data: JSONBody[PasswordChange],
         principal: Caller,
-        auth: Auth,
+        services: Services,
         client: ClientAddress,
     ) -> None:
-        await auth.change_password(
+        await services.auth.change_password(
             principal, current=data.current_password, new=data.new_password, client=client
         )
 
@@ -86,9 +88,9 @@ class UserController(Controller):
         self,
         user_id: RecordId,
         principal: Caller,
-        profiles: Profiles,
+        services: Services,
     ) -> UserOut:
-        return user_out(await profiles.get(principal, user_id))
+        return user_out(await services.profiles.get(principal, user_id))
 
     @patch(
         "/{user_id:str}",
@@ -101,9 +103,11 @@ class UserController(Controller):
         user_id: RecordId,
         data: JSONBody[UserPatch],
         principal: Caller,
-        users: Users,
+        services: Services,
     ) -> UserOut:
-        user = await users.update_profile(principal, user_id, name=data.name, email=data.email)
+        user = await services.users.update_profile(
+            principal, user_id, name=data.name, email=data.email
+        )
         return user_out(user)
 
     @put(
@@ -117,9 +121,9 @@ class UserController(Controller):
         user_id: RecordId,
         data: JSONBody[RoleChange],
         principal: Caller,
-        users: Users,
+        services: Services,
     ) -> UserOut:
-        return user_out(await users.change_role(principal, user_id, data.role))
+        return user_out(await services.users.change_role(principal, user_id, data.role))
 
     @post(
         "/{user_id:str}/deactivate",
@@ -132,9 +136,9 @@ class UserController(Controller):
         self,
         user_id: RecordId,
         principal: Caller,
-        users: Users,
+        services: Services,
     ) -> UserOut:
-        return user_out(await users.deactivate(principal, user_id))
+        return user_out(await services.users.deactivate(principal, user_id))
 
     @post(
         "/{user_id:str}/reactivate",
@@ -147,6 +151,6 @@ class UserController(Controller):
         self,
         user_id: RecordId,
         principal: Caller,
-        users: Users,
+        services: Services,
     ) -> UserOut:
-        return user_out(await users.reactivate(principal, user_id))
+        return user_out(await services.users.reactivate(principal, user_id))

@@ -12,7 +12,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 from novapulse_core.domain.paging import DEFAULT_PAGE_SIZE
 from novapulse_core.domain.webhooks import DeliveryStatus
 from novapulse_entrypoints.api.controllers.paging import After, Limit, RecordId, page_request
-from novapulse_entrypoints.api.deps import Caller, Webhooks
+from novapulse_entrypoints.api.deps import Caller, Services
 from novapulse_entrypoints.api.problems import AUTHED_ERRORS
 from novapulse_entrypoints.api.webhook_schemas import (
     AttemptPage,
@@ -44,9 +44,9 @@ class WebhookController(Controller):
 
     @post("/", operation_id="webhook-create", responses=AUTHED_ERRORS, summary="Add an endpoint")
     async def create(
-        self, data: JSONBody[NewEndpoint], principal: Caller, webhooks: Webhooks
+        self, data: JSONBody[NewEndpoint], principal: Caller, services: Services
     ) -> CreatedEndpointOut:
-        created = await webhooks.create(
+        created = await services.webhooks.create(
             principal, url=data.url, event_types=data.event_types, description=data.description
         )
         return created_out(created)
@@ -55,17 +55,17 @@ class WebhookController(Controller):
     async def list_endpoints(
         self,
         principal: Caller,
-        webhooks: Webhooks,
+        services: Services,
         limit: Limit = DEFAULT_PAGE_SIZE,
         after: After = None,
     ) -> EndpointPage:
-        return endpoint_page(await webhooks.list(principal, page_request(limit, after)))
+        return endpoint_page(await services.webhooks.list(principal, page_request(limit, after)))
 
     @get("/{endpoint_id:str}", operation_id="webhook-get", responses=AUTHED_ERRORS)
     async def get_endpoint(
-        self, endpoint_id: RecordId, principal: Caller, webhooks: Webhooks
+        self, endpoint_id: RecordId, principal: Caller, services: Services
     ) -> EndpointOut:
-        return endpoint_out(await webhooks.get(principal, endpoint_id))
+        return endpoint_out(await services.webhooks.get(principal, endpoint_id))
 
     @patch("/{endpoint_id:str}", operation_id="webhook-update", responses=AUTHED_ERRORS)
     async def update(
@@ -73,9 +73,9 @@ class WebhookController(Controller):
         endpoint_id: RecordId,
         data: JSONBody[EndpointPatch],
         principal: Caller,
-        webhooks: Webhooks,
+        services: Services,
     ) -> EndpointOut:
-        endpoint = await webhooks.update(
+        endpoint = await services.webhooks.update(
             principal,
             endpoint_id,
             url=data.url,
@@ -87,9 +87,9 @@ class WebhookController(Controller):
 
     @delete("/{endpoint_id:str}", operation_id="webhook-delete", responses=AUTHED_ERRORS)
     async def delete_endpoint(
-        self, endpoint_id: RecordId, principal: Caller, webhooks: Webhooks
+        self, endpoint_id: RecordId, principal: Caller, services: Services
     ) -> None:
-        await webhooks.delete(principal, endpoint_id)
+        await services.webhooks.delete(principal, endpoint_id)
 
     @post(
         "/{endpoint_id:str}/rotate-secret",
@@ -103,10 +103,12 @@ class WebhookController(Controller):
         endpoint_id: RecordId,
         data: JSONBody[Rotation],
         principal: Caller,
-        webhooks: Webhooks,
+        services: Services,
     ) -> RotatedSecretOut:
         grace = timedelta(seconds=data.grace_seconds)
-        return rotated_out(await webhooks.rotate_secret(principal, endpoint_id, grace=grace))
+        return rotated_out(
+            await services.webhooks.rotate_secret(principal, endpoint_id, grace=grace)
+        )
 
     @post(
         "/{endpoint_id:str}/test",
@@ -120,9 +122,11 @@ class WebhookController(Controller):
         endpoint_id: RecordId,
         data: JSONBody[TestEvent],
         principal: Caller,
-        webhooks: Webhooks,
+        services: Services,
     ) -> DeliveryOut:
-        return delivery_out(await webhooks.send_test(principal, endpoint_id, data=data.data))
+        return delivery_out(
+            await services.webhooks.send_test(principal, endpoint_id, data=data.data)
+        )
 
     @get(
         "/{endpoint_id:str}/deliveries",
@@ -134,12 +138,12 @@ class WebhookController(Controller):
         self,
         endpoint_id: RecordId,
         principal: Caller,
-        webhooks: Webhooks,
+        services: Services,
         limit: Limit = DEFAULT_PAGE_SIZE,
         after: After = None,
         status: StatusFilter = None,
     ) -> DeliveryPage:
-        page = await webhooks.deliveries(
+        page = await services.webhooks.deliveries(
             principal, page_request(limit, after), endpoint_id=endpoint_id, status=status
         )
         return delivery_page(page)
@@ -154,11 +158,11 @@ class WebhookController(Controller):
         self,
         endpoint_id: RecordId,
         principal: Caller,
-        webhooks: Webhooks,
+        services: Services,
         limit: Limit = DEFAULT_PAGE_SIZE,
         after: After = None,
     ) -> AttemptPage:
-        page = await webhooks.attempts(
+        page = await services.webhooks.attempts(
             principal, page_request(limit, after), endpoint_id=endpoint_id
         )
         return attempt_page(page)
@@ -170,9 +174,9 @@ class WebhookDeliveryController(Controller):
 
     @get("/{delivery_id:str}", operation_id="webhook-delivery-get", responses=AUTHED_ERRORS)
     async def get_delivery(
-        self, delivery_id: RecordId, principal: Caller, webhooks: Webhooks
+        self, delivery_id: RecordId, principal: Caller, services: Services
     ) -> DeliveryOut:
-        return delivery_out(await webhooks.delivery(principal, delivery_id))
+        return delivery_out(await services.webhooks.delivery(principal, delivery_id))
 
     @get(
         "/{delivery_id:str}/attempts",
@@ -183,11 +187,11 @@ class WebhookDeliveryController(Controller):
         self,
         delivery_id: RecordId,
         principal: Caller,
-        webhooks: Webhooks,
+        services: Services,
         limit: Limit = DEFAULT_PAGE_SIZE,
         after: After = None,
     ) -> AttemptPage:
-        page = await webhooks.attempts(
+        page = await services.webhooks.attempts(
             principal, page_request(limit, after), delivery_id=delivery_id
         )
         return attempt_page(page)
@@ -200,6 +204,6 @@ class WebhookDeliveryController(Controller):
         summary="Send a finished delivery again (same body and webhook-id)",
     )
     async def redeliver(
-        self, delivery_id: RecordId, principal: Caller, webhooks: Webhooks
+        self, delivery_id: RecordId, principal: Caller, services: Services
     ) -> DeliveryOut:
-        return delivery_out(await webhooks.redeliver(principal, delivery_id))
+        return delivery_out(await services.webhooks.redeliver(principal, delivery_id))

@@ -1,0 +1,92 @@
+"""The one ASGI middleware around the app: request id, route rate limits, metrics and the
+access log line, in a single pass over each request (one wrapper of `send`, one read of the
+headers), outside Litestar so that unknown routes and refusals get all four too."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from novapulse_adapters.telemetry import UNMATCHED_ROUTE, Metrics
+from novapulse_core import context
+from novapulse_entrypoints.api import request_id
+from novapulse_entrypoints.api.rate_limits import PASS, RouteLimits, too_many
+
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+"""Methods counted under their own name; any other is counted as `OTHER` (a client cannot
+create label values at will)."""
+
+access_log = logging.getLogger("novapulse.access")
+
+
+def api_middleware(app: ASGIApp, metrics: Metrics, limits: RouteLimits | None) -> ASGIApp:
+    """Wrap `app`: every HTTP answer carries `X-Request-ID` (and the RateLimit headers when
+    `limits` are on), is counted and timed by method, route template and status, and logged
+    on `novapulse.access` at INFO.
+
+    The route template is the one Litestar's router leaves in the scope (`path_template`); a
+    request that matched no route (or was refused before routing) is counted under
+    `<unmatched>`, never its raw path."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        incoming = authorization = None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                authorization = value
+            elif name == request_id.HEADER:
+                incoming = value
+        rid = request_id.request_id(incoming)
+        token = context.request_id.set(rid)
+        extra = [(request_id.HEADER, rid.encode())]
+        status = 500
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), *extra]
+            await send(message)
+
+        metrics.http_in_flight.inc()
+        try:
+            verdict = PASS if limits is None else await limits.check(scope, authorization)
+            extra.extend(verdict.headers)
+            if verdict.retry_after is None:
+                await app(scope, receive, send_with_headers)
+            else:
+                await too_many(scope, send_with_headers, verdict)
+        finally:
+            metrics.http_in_flight.dec()
+            seconds = time.perf_counter() - started
+            method = scope["method"] if scope["method"] in METHODS else "OTHER"
+            metrics.http_request(method, _route(scope), status, seconds)
+            if access_log.isEnabledFor(logging.INFO):
+                _log_access(scope["method"], scope["path"], status, seconds)
+            context.request_id.reset(token)
+
+    return middleware
+
+
+def _route(scope: Scope) -> str:
+    if "route_handler" not in scope:
+        return UNMATCHED_ROUTE
+    return scope.get("path_template") or UNMATCHED_ROUTE
+
+
+def _log_access(method: str, path: str, status: int, seconds: float) -> None:
+    access_log.info(
+        "request",
+        extra={
+            "method": method,
+            "path": path,
+            "status": status,
+            "duration_ms": round(seconds * 1000, 2),
+        },
+    )
