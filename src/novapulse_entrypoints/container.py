@@ -209,13 +209,21 @@ def _webhook_policy(settings: Settings) -> WebhookPolicy:
     )
 
 
+def _tracer(provider: trace.TracerProvider | None) -> trace.Tracer:
+    """The provider's tracer. With none given and none installed globally, a no-op tracer:
+    the jobs and webhook deliveries then skip their spans altogether."""
+    if provider is None:
+        provider = trace.get_tracer_provider()
+        if isinstance(provider, trace.ProxyTracerProvider):
+            return trace.NoOpTracer()
+    return provider.get_tracer("novapulse")
+
+
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
     tracer_provider: providers.Object[trace.TracerProvider | None] = providers.Object(None)
     """None: the global provider (a no-op unless the process installed one)."""
-    tracer = providers.Callable(
-        lambda p: trace.get_tracer("novapulse", tracer_provider=p), tracer_provider
-    )
+    tracer = providers.Callable(_tracer, tracer_provider)
 
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(TimeOrderedIds)
@@ -375,6 +383,7 @@ class Container(containers.DeclarativeContainer):
     worker_group = providers.Factory(
         WorkerGroup,
         broker,
+        runner,
         recorder,
         settings.provided.queue_policies,
         namespace=settings.provided.queue_namespace,

@@ -1,4 +1,4 @@
-"""The worker runner: one Dramatiq worker per queue, each with the policy's concurrency."""
+"""The worker runner: one loop worker per queue, each running up to the policy's concurrency."""
 
 from __future__ import annotations
 
@@ -9,12 +9,17 @@ from collections.abc import Callable, Collection, Coroutine, Mapping, Sequence
 from concurrent.futures import Future
 from typing import Any
 
-from dramatiq import Broker, Middleware, Worker
+from dramatiq import Broker, Middleware
 from dramatiq.asyncio import EventLoopThread, get_event_loop_thread, set_event_loop_thread
 
-from novapulse_adapters.dramatiq import broker_queue_name
+from novapulse_adapters.dramatiq import (
+    JOB_TIME_LIMIT_SECONDS,
+    Attempts,
+    LoopWorker,
+    broker_queue_name,
+)
 from novapulse_core.domain.jobs import QueueName, QueuePolicy
-from novapulse_core.services.job_runner import LifecycleRecorder
+from novapulse_core.services.job_runner import JobRunner, LifecycleRecorder
 
 log = logging.getLogger("novapulse.worker")
 
@@ -35,17 +40,20 @@ _ONE_WORKER_PER_QUEUE = _OneWorkerPerQueue()
 class WorkerGroup:
     """Serves `queues` in this process, highest priority first.
 
-    Each queue gets its own Dramatiq `Worker` with its own threads (the policy's concurrency),
-    so a backlog on a low-priority queue never holds up a high-priority one: that is how the
-    seed's priorities are made real (one Redis queue is FIFO; Dramatiq's actor priority only
-    orders messages a worker has already fetched). Async actors run on one event loop thread
-    that this group owns, which also flushes the lifecycle recorder. `middleware` (job metrics)
-    is on the broker from `start` to `stop`.
+    Each queue gets its own `LoopWorker` (its own consumers, and at most the policy's
+    concurrency of jobs in flight), so a backlog on a low-priority queue never holds up a
+    high-priority one: that is how the seed's priorities are made real (one Redis queue is
+    FIFO; Dramatiq's actor priority only orders messages a worker has already fetched). Every
+    job runs as a task on one event loop (the group's own thread, or an embedding app's loop),
+    which also flushes the lifecycle recorder. `middleware` (job metrics) is on the broker
+    from `start` to `stop`. An attempt running longer than `time_limit_seconds` is cancelled
+    and retried (or dead after the last retry).
     """
 
     def __init__(
         self,
         broker: Broker,
+        runner: JobRunner,
         recorder: LifecycleRecorder,
         policies: Mapping[QueueName, QueuePolicy],
         *,
@@ -53,15 +61,18 @@ class WorkerGroup:
         queues: Collection[QueueName] | None = None,
         poll_ms: int = 100,
         middleware: Sequence[Middleware] = (),
+        time_limit_seconds: float = JOB_TIME_LIMIT_SECONDS,
     ) -> None:
         chosen = set(queues) if queues else set(policies)
         self._policies = sorted((policies[q] for q in chosen), key=lambda p: p.priority)
         self._broker = broker
+        self._runner = runner
         self._recorder = recorder
         self._namespace = namespace
         self._poll_ms = poll_ms
         self._middleware = list(middleware)
-        self._workers: list[Worker] = []
+        self._time_limit = time_limit_seconds
+        self._workers: list[LoopWorker] = []
         self._loop_thread: EventLoopThread | None = None
         self._flushing: Future[None] | None = None
 
@@ -99,10 +110,12 @@ class WorkerGroup:
         for extra in self._middleware:  # e.g. job metrics: on the broker while the group runs
             self._broker.add_middleware(extra)
         for policy in self._policies:
-            worker = Worker(
+            worker = LoopWorker(
                 self._broker,
+                Attempts(self._broker, self._runner, policy, time_limit_seconds=self._time_limit),
+                self._loop_thread.loop,
                 queues={broker_queue_name(self._namespace, policy.queue)},
-                worker_threads=policy.concurrency,
+                concurrency=policy.concurrency,
                 worker_timeout=self._poll_ms,
             )
             worker.start()
@@ -120,7 +133,7 @@ class WorkerGroup:
         return self._loop_thread.loop
 
     def pause(self) -> None:
-        """Stop running jobs for now (fetched ones wait in memory)."""
+        """Stop starting jobs for now (fetched ones wait in memory; running ones go on)."""
         for worker in self._workers:
             worker.pause()
 

@@ -14,6 +14,7 @@ from standardwebhooks.webhooks import WebhookVerificationError as LibraryError
 
 from novapulse_core.domain.webhook_signing import (
     SECRET_BYTES,
+    SigningKey,
     WebhookVerificationError,
     new_secret,
     signed_headers,
@@ -44,6 +45,19 @@ def test_a_secret_is_whsec_and_256_random_bits() -> None:
     for secret in secrets:
         assert secret.startswith("whsec_")
         assert len(standard_key(secret)) == SECRET_BYTES
+
+
+def test_a_prepared_signing_key_signs_exactly_as_its_secret_and_hides_it() -> None:
+    prepared = signed_headers(
+        body=BODY,
+        event_type="user.created",
+        webhook_id="ep-1",
+        message_id="evt-1",
+        timestamp=NOW,
+        secrets=[SigningKey(NEW), SigningKey(OLD)],
+    )
+    assert prepared == headers_at(NOW, NEW, OLD)
+    assert NEW not in repr(SigningKey(NEW))
 
 
 def test_the_seed_headers_are_exactly_as_the_seed_says() -> None:

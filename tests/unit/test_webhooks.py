@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from novapulse_adapters.memory import InsecureSecretBox
 from novapulse_core import context
 from novapulse_core.domain.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
 from novapulse_core.domain.paging import PageRequest
@@ -238,3 +239,31 @@ async def test_a_broker_that_cannot_be_reached_leaves_the_delivery_failed() -> N
     (delivery,) = (await hooks.service.deliveries(ADMIN, PAGE, endpoint_id=endpoint.id)).items
     assert delivery.status is DeliveryStatus.FAILED
     assert "broker" in (delivery.last_error or "")
+
+
+async def test_a_worker_opens_a_secret_once_and_again_only_after_a_rotation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hooks = Webhooks()
+    created = await hooks.endpoint()
+    opened: list[str] = []
+    decrypt = InsecureSecretBox.decrypt
+
+    def counting_decrypt(box: InsecureSecretBox, sealed: str, *, context: str) -> str:
+        opened.append(sealed)
+        return decrypt(box, sealed, context=context)
+
+    monkeypatch.setattr(InsecureSecretBox, "decrypt", counting_decrypt)
+    await hooks.user_created(user_id="u-1")
+    await hooks.user_created(user_id="u-2")
+    await hooks.work()
+    assert len(opened) == 1
+
+    rotated = await hooks.service.rotate_secret(ADMIN, created.endpoint.id, grace=timedelta(0))
+    await hooks.user_created(user_id="u-3")
+    await hooks.work()
+    latest = hooks.transport.sent[-1]
+    verify_webhook(latest.body, latest.headers, rotated.secret, now=hooks.clock.now())
+    with pytest.raises(WebhookVerificationError):
+        verify_webhook(latest.body, latest.headers, created.secret, now=hooks.clock.now())
+    assert len(opened) == 2

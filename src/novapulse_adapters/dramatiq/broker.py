@@ -4,16 +4,7 @@ from __future__ import annotations
 
 from dramatiq import Broker
 from dramatiq.brokers.stub import StubBroker
-from dramatiq.middleware import (
-    AgeLimit,
-    Callbacks,
-    CurrentMessage,
-    Middleware,
-    Pipelines,
-    Retries,
-    ShutdownNotifications,
-    TimeLimit,
-)
+from dramatiq.middleware import AgeLimit, Middleware
 
 from novapulse_adapters.dramatiq.tracing import TraceContext
 from novapulse_core.domain.jobs import QueueName
@@ -25,15 +16,12 @@ def broker_queue_name(namespace: str, queue: QueueName) -> str:
 
 
 def _middleware() -> list[Middleware]:
+    """Jobs run on an event loop (`LoopWorker`), which does what Dramatiq's Retries, TimeLimit
+    and ShutdownNotifications did on worker threads (they interrupt threads, and a retry's
+    enqueue would block the loop on Redis); no job uses callbacks or pipelines."""
     return [
         TraceContext(),  # first: its context is current for every other hook of an attempt
         AgeLimit(),
-        TimeLimit(),
-        ShutdownNotifications(),
-        Callbacks(),
-        Pipelines(),
-        Retries(),
-        CurrentMessage(),
     ]
 
 

@@ -17,6 +17,8 @@ from novapulse_core.domain.webhooks import FailureKind, TransportResult
 
 USER_AGENT = "NovaPulse-Webhooks/1"
 MAX_ERROR_LENGTH = 300
+MAX_REMEMBERED_URLS = 10_000
+"""URLs whose literal-address verdict is kept (the policy is fixed, so the verdict is too)."""
 
 
 class AiohttpWebhookTransport:
@@ -58,16 +60,23 @@ class AiohttpWebhookTransport:
         self._resolver = resolver
         self._user_agent = user_agent
         self._session: aiohttp.ClientSession | None = None
+        self._refusals: dict[str, str | None] = {}
 
     async def send(self, url: str, body: bytes, headers: Mapping[str, str]) -> TransportResult:
-        refused = self._literal_refusal(url)
+        try:
+            refused = self._refusals[url]
+        except KeyError:
+            refused = self._literal_refusal(url)
+            if len(self._refusals) >= MAX_REMEMBERED_URLS:
+                self._refusals.clear()
+            self._refusals[url] = refused
         if refused is not None:
             return TransportResult.failed(FailureKind.REFUSED_ADDRESS, refused)
         session = self._open()
         started = time.perf_counter()
         try:
             async with session.post(
-                url, data=body, headers=dict(headers), allow_redirects=False
+                url, data=body, headers=headers, allow_redirects=False
             ) as response:
                 excerpt = await self._read_excerpt(response)
                 return TransportResult.answered(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import threading
+import contextvars
 import time
 from typing import Any
 
@@ -16,19 +16,21 @@ from novapulse_adapters.telemetry.metrics import JobOutcome, Metrics
 class JobMetrics(Middleware):
     """Counts every job attempt a worker of this process finishes, its outcome and duration.
 
-    It sits around the actor, so it sees the outcome the broker acts on: nothing raised is a
-    completed attempt, `Retry` one that will be retried, `JobGivenUp` a dead one, anything
-    else a failure of the runner itself. Each Dramatiq worker thread runs one message at a
-    time (async actors block their thread until done), so the start time is kept per thread.
+    It sits around the attempt, so it sees the outcome the broker acts on: nothing raised is
+    a completed attempt, `Retry` one that will be retried, `JobGivenUp` a dead one, anything
+    else a failure of the runner itself (or the time limit). Each attempt runs in a task of
+    its own and the hooks run inside it, so the start time is kept in a context variable.
     """
 
     def __init__(self, metrics: Metrics, namespace: str) -> None:
         self._metrics = metrics
         self._prefix = f"{namespace}."
-        self._started = threading.local()
+        self._started: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+            f"novapulse_job_started_{id(self)}", default=None
+        )
 
     def before_process_message(self, broker: Broker, message: Any) -> None:
-        self._started.at = time.perf_counter()
+        self._started.set(time.perf_counter())
 
     def after_process_message(
         self,
@@ -38,15 +40,15 @@ class JobMetrics(Middleware):
         result: Any | None = None,
         exception: BaseException | None = None,
     ) -> None:
-        started = getattr(self._started, "at", None)
+        started = self._started.get()
         if started is None:
             return
-        self._started.at = None
+        self._started.set(None)
         seconds = time.perf_counter() - started
         self._metrics.job_attempt(self._queue(message.queue_name), _outcome(exception), seconds)
 
     def after_skip_message(self, broker: Broker, message: Any) -> None:
-        self._started.at = None
+        self._started.set(None)
 
     def _queue(self, broker_queue: str) -> str:
         """`nova.email` (or its delay queue) -> `email`."""

@@ -90,6 +90,33 @@ def standard_signature(secret: str, message_id: str, timestamp: int, body: bytes
     return "v1," + base64.b64encode(digest.digest()).decode()
 
 
+class SigningKey:
+    """One endpoint secret made ready to sign: both schemes' HMAC keys are set up once, and
+    each signature copies them (the key schedule is not redone per delivery). Its repr shows
+    no secret."""
+
+    __slots__ = ("_body", "_standard")
+
+    def __init__(self, secret: str) -> None:
+        self._body = hmac.new(secret.encode(), digestmod=hashlib.sha256)
+        self._standard = hmac.new(standard_key(secret), digestmod=hashlib.sha256)
+
+    def body_signature(self, body: bytes) -> str:
+        mac = self._body.copy()
+        mac.update(body)
+        return "sha256=" + mac.hexdigest()
+
+    def standard_signature(self, signed_prefix: bytes, body: bytes) -> str:
+        """`signed_prefix` is `id.timestamp.` as bytes (see `standard_signature`)."""
+        mac = self._standard.copy()
+        mac.update(signed_prefix)
+        mac.update(body)
+        return "v1," + base64.b64encode(mac.digest()).decode()
+
+    def __repr__(self) -> str:
+        return "SigningKey(<hidden>)"
+
+
 def signed_headers(
     *,
     body: bytes,
@@ -97,26 +124,26 @@ def signed_headers(
     webhook_id: str,
     message_id: str,
     timestamp: datetime,
-    secrets: Sequence[str],
+    secrets: Sequence[str | SigningKey],
 ) -> dict[str, str]:
     """Every header of a delivery attempt, signing with `secrets` (current first, then the
     previous one during a grace period)."""
     if not secrets:
         raise ValueError("a delivery needs at least one secret")
+    keys = [s if isinstance(s, SigningKey) else SigningKey(s) for s in secrets]
     unix = int(timestamp.timestamp())
+    prefix = f"{message_id}.{unix}.".encode()
     headers = {
         "Content-Type": "application/json",
         EVENT: event_type,
         WEBHOOK_ID: webhook_id,
-        SIGNATURE: body_signature(secrets[0], body),
+        SIGNATURE: keys[0].body_signature(body),
         STANDARD_ID: message_id,
         STANDARD_TIMESTAMP: str(unix),
-        STANDARD_SIGNATURE: " ".join(
-            standard_signature(s, message_id, unix, body) for s in secrets
-        ),
+        STANDARD_SIGNATURE: " ".join(key.standard_signature(prefix, body) for key in keys),
     }
-    if len(secrets) > 1:
-        headers[PREVIOUS_SIGNATURE] = body_signature(secrets[1], body)
+    if len(keys) > 1:
+        headers[PREVIOUS_SIGNATURE] = keys[1].body_signature(body)
     return headers
 
 

@@ -76,6 +76,7 @@ class LifecycleRecorder:
         self._buffer: list[JobTransition] = []
         self._full = asyncio.Event()
         self._writing = asyncio.Lock()
+        self._next: asyncio.Future[None] | None = None
         self.dropped = 0
 
     def observe(self, transition: JobTransition) -> None:
@@ -92,8 +93,16 @@ class LifecycleRecorder:
             await self.flush()
 
     async def flush(self) -> None:
-        """Write what is buffered; one flush at a time, so batches reach the store in order."""
+        """Write what is buffered. Callers in one turn of the loop share one write: it starts
+        on the next turn (after any write under way, so batches reach the store in order) and
+        takes everything observed until then."""
+        if self._next is None:
+            self._next = asyncio.ensure_future(self._flush_next())
+        await asyncio.shield(self._next)
+
+    async def _flush_next(self) -> None:
         async with self._writing:
+            self._next = None  # from here on, callers wait for the write after this one
             await self._flush()
 
     async def _flush(self) -> None:
@@ -138,6 +147,7 @@ class JobRunner:
         self._policies = policies
         self._spread = spread
         self._tracer = tracer or trace.get_tracer(__name__)
+        self._untraced = isinstance(self._tracer, trace.NoOpTracer)
 
     async def run(
         self,
@@ -156,19 +166,28 @@ class JobRunner:
         leaves a job that is delivered again, never a record stuck at active.
 
         The attempt is a span `job {task}`, a child of the trace context current when it runs
-        (the broker's adapter makes the enqueuing request's current)."""
+        (the broker's adapter makes the enqueuing request's current); with a no-op tracer
+        (tracing off) no span is made at all."""
+        if self._untraced:
+            return await self._recorded(job_id, task_name, payload, attempt, retries)
         with self._tracer.start_as_current_span(
             f"job {task_name}",
             kind=trace.SpanKind.CONSUMER,
             attributes={"novapulse.job.id": job_id, "novapulse.job.attempt": attempt},
         ) as span:
-            try:
-                outcome = await self._attempt(job_id, task_name, payload, attempt, retries)
-            except asyncio.CancelledError:
-                await self._recorder.flush()
-                raise
+            outcome = await self._recorded(job_id, task_name, payload, attempt, retries)
             span.set_attribute("novapulse.job.outcome", type(outcome).__name__)
+        return outcome
+
+    async def _recorded(
+        self, job_id: str, task_name: str, payload: Mapping[str, object], attempt: int, retries: int
+    ) -> Outcome:
+        try:
+            outcome = await self._attempt(job_id, task_name, payload, attempt, retries)
+        except asyncio.CancelledError:
             await self._recorder.flush()
+            raise
+        await self._recorder.flush()
         return outcome
 
     async def _attempt(
@@ -191,9 +210,10 @@ class JobRunner:
             self._record(job_id, JobState.DEAD, attempt, error)
             return GiveUp()
         except asyncio.CancelledError:
-            # A time limit interrupted the attempt: the broker retries it (or dead-letters it
-            # after the last retry); the record says so rather than staying active.
-            interrupted = TimeoutError("the attempt was interrupted (time limit)")
+            # The time limit or a shutdown interrupted the attempt: the broker retries it (or
+            # dead-letters it after the last retry, or puts it back on a shutdown); the record
+            # says so rather than staying active.
+            interrupted = TimeoutError("the attempt was interrupted (time limit or shutdown)")
             self._fail(job_id, attempt, interrupted, started)
             self._record(job_id, JobState.DEAD if last else JobState.RETRYING, attempt, interrupted)
             raise

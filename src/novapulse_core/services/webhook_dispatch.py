@@ -11,6 +11,7 @@ from novapulse_core import context
 from novapulse_core.domain.addresses import AddressPolicy, WebhookUrl, parse_webhook_url
 from novapulse_core.domain.errors import Invalid, Unavailable
 from novapulse_core.domain.events import DomainEvent
+from novapulse_core.domain.webhook_signing import SigningKey
 from novapulse_core.domain.webhooks import (
     DeliveryStatus,
     WebhookDelivery,
@@ -69,10 +70,17 @@ def _refuse(reason: str) -> NoReturn:
 
 
 class WebhookSecrets:
-    """Seals endpoint secrets in the `SecretBox`, bound to their endpoint, and opens them."""
+    """Seals endpoint secrets in the `SecretBox`, bound to their endpoint, and opens them.
 
-    def __init__(self, box: SecretBox) -> None:
+    Workers sign with `signing_keys`, which decrypts an endpoint's secrets once and keeps the
+    keys while its ciphertexts stay the same: a rotation (or any new ciphertext, whichever
+    process wrote it) is a cache miss, and `forget` drops an endpoint at once. At most
+    `cached_endpoints` endpoints are kept (the oldest entry goes first)."""
+
+    def __init__(self, box: SecretBox, *, cached_endpoints: int = 10_000) -> None:
         self._box = box
+        self._limit = cached_endpoints
+        self._keys: dict[str, tuple[str, str | None, SigningKey, SigningKey | None]] = {}
 
     def seal(self, endpoint: WebhookEndpoint, secret: str) -> str:
         return self._box.encrypt(secret, context=_context(endpoint))
@@ -84,6 +92,32 @@ class WebhookSecrets:
         if previous is not None and endpoint.previous_secret_valid(now):
             secrets.append(self._box.decrypt(previous, context=_context(endpoint)))
         return secrets
+
+    def signing_keys(self, endpoint: WebhookEndpoint, now: datetime) -> list[SigningKey]:
+        """`signing`'s secrets, ready to sign, from the cache when the ciphertexts match."""
+        sealed, sealed_previous = endpoint.encrypted_secret, endpoint.encrypted_previous_secret
+        cached = self._keys.get(endpoint.id)
+        if cached is None or cached[0] != sealed or cached[1] != sealed_previous:
+            cached = (sealed, sealed_previous, *self._open(endpoint))
+            if endpoint.id not in self._keys and len(self._keys) >= self._limit:
+                del self._keys[next(iter(self._keys))]
+            self._keys[endpoint.id] = cached
+        current, previous = cached[2], cached[3]
+        if previous is not None and endpoint.previous_secret_valid(now):
+            return [current, previous]
+        return [current]
+
+    def forget(self, endpoint_id: str) -> None:
+        self._keys.pop(endpoint_id, None)
+
+    def _open(self, endpoint: WebhookEndpoint) -> tuple[SigningKey, SigningKey | None]:
+        current = self._box.decrypt(endpoint.encrypted_secret, context=_context(endpoint))
+        previous = endpoint.encrypted_previous_secret
+        if previous is None:
+            return SigningKey(current), None
+        return SigningKey(current), SigningKey(
+            self._box.decrypt(previous, context=_context(endpoint))
+        )
 
 
 def _context(endpoint: WebhookEndpoint) -> str:

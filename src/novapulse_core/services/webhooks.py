@@ -134,6 +134,7 @@ class WebhookService:
             return attrs.evolve(current, **changes, **self._activation(current, active))
 
         updated = await self._save(actor.company_id, endpoint_id, change)
+        self._secrets.forget(endpoint_id)
         fields = sorted([*changes, *([] if active is None else ["active"])])
         await self._announcer.announce(
             WEBHOOK_UPDATED, updated.company_id, endpoint_id=updated.id, fields=fields
@@ -143,6 +144,7 @@ class WebhookService:
     async def delete(self, actor: Principal, endpoint_id: str) -> None:
         authorize(actor, Permission.MANAGE_WEBHOOKS)
         await self._endpoints.delete(actor.company_id, endpoint_id)
+        self._secrets.forget(endpoint_id)
         await self._announcer.announce(WEBHOOK_DELETED, actor.company_id, endpoint_id=endpoint_id)
 
     async def rotate_secret(
@@ -173,6 +175,7 @@ class WebhookService:
             )
 
         rotated = await self._save(actor.company_id, endpoint_id, rotate)
+        self._secrets.forget(endpoint_id)
         await self._announcer.announce(
             WEBHOOK_SECRET_ROTATED, rotated.company_id, endpoint_id=rotated.id
         )

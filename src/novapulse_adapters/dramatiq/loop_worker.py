@@ -1,0 +1,315 @@
+"""A Dramatiq worker whose jobs run as tasks on an event loop instead of on worker threads."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Collection
+from typing import Any
+
+from dramatiq import Broker, Worker
+from dramatiq.broker import MessageProxy
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.common import iter_queue, join_all
+from dramatiq.errors import BrokerError
+
+from novapulse_adapters.dramatiq.attempts import Attempts, Settlement, Verdict
+
+log = logging.getLogger(__name__)
+
+CONSUMER_STOP_MS = 5_000
+"""How long a stop waits at least for the consumers (they notice within one poll)."""
+
+STUB_PREFETCH = 10_000
+"""The stub broker's queues live in this process anyway: fetching far ahead costs nothing and
+spares a thread wake-up per acknowledgement (its consumer waits for a prefetch slot)."""
+
+
+class LoopWorker(Worker):
+    """Dramatiq's `Worker` with its consumer threads (prefetch, delayed messages, heartbeats,
+    requeue on stop) but no worker threads: a feeder thread moves fetched messages to `loop`
+    in batches (one wake-up of the loop per batch), where each runs as a task, at most
+    `concurrency` at a time; the others wait on the loop (the consumers fetch at most twice
+    `concurrency` ahead) and start as running ones end, without a thread in between.
+
+    Finished messages are acknowledged, rejected or enqueued again for a retry in batches,
+    once per loop iteration: inline on the loop with the stub broker (those calls never
+    block), on a settler thread with a broker whose calls block (Redis), so the loop never
+    waits for the network. `stop` lets running tasks finish within its timeout and cancels
+    the rest (their messages go back on the queue), settles every finished message, then
+    stops the consumers, which put fetched but unstarted messages back.
+    """
+
+    def __init__(
+        self,
+        broker: Broker,
+        attempts: Attempts,
+        loop: asyncio.AbstractEventLoop,
+        *,
+        queues: Collection[str],
+        concurrency: int,
+        worker_timeout: int = 100,
+    ) -> None:
+        super().__init__(
+            broker, queues=set(queues), worker_timeout=worker_timeout, worker_threads=concurrency
+        )
+        self._stub = isinstance(broker, StubBroker)
+        if self._stub:
+            self.queue_prefetch = STUB_PREFETCH
+        self._attempts = attempts
+        self._loop = loop
+        self._concurrency = concurrency
+        self._handed: list[MessageProxy] = []
+        self._handed_lock = threading.Lock()
+        self._wake_scheduled = False
+        # The loop's own state, touched only on the loop:
+        self._waiting: deque[MessageProxy] = deque()
+        self._running: set[asyncio.Task[None]] = set()
+        self._finished: list[Settlement] = []
+        self._closing = False
+        self._paused = False
+        self._feeder = _Feeder(self, worker_timeout / 1000)
+        self._settler = None if self._stub else _Settler(self)
+
+    def start(self) -> None:
+        super().start()  # boots the middleware and consumers; _add_worker adds no thread
+        self._feeder.start()
+        if self._settler is not None:
+            self._settler.start()
+
+    def _add_worker(self) -> None:
+        """No worker threads: the feeder and the loop do their work."""
+
+    def pause(self) -> None:
+        """Stop starting jobs (fetched ones wait); running ones go on."""
+        super().pause()
+        self._feeder.pause()
+        self._feeder.paused_event.wait()
+        self._paused = True
+
+    def resume(self) -> None:
+        super().resume()
+        self._paused = False
+        self._feeder.resume()
+        self._wake()
+
+    def stop(self, timeout: int = 600_000) -> None:
+        """Call it off the loop: it waits for the loop to finish (or cancel) the jobs."""
+        started = time.monotonic()
+        self._feeder.stop()
+        self._feeder.join()
+        drain = asyncio.run_coroutine_threadsafe(self._drain(timeout / 1000), self._loop)
+        try:
+            drain.result(timeout=timeout / 1000 + 5)
+        except Exception:
+            log.exception("jobs on the loop did not wind down")
+        if self._settler is not None:
+            self._settler.finish()
+            self._settler.join()
+        left = max(0, timeout - int((time.monotonic() - started) * 1000))
+        if self._stub:
+            self._stop_consumers(max(left, CONSUMER_STOP_MS))
+            self._return_to_stub()
+        super().stop(left)
+        self.broker.middleware[:] = [
+            m for m in self.broker.middleware if getattr(m, "worker", None) is not self
+        ]
+
+    def _stop_consumers(self, timeout_ms: int) -> None:
+        for consumer in self.consumers.values():
+            consumer.stop()
+        join_all(self.consumers.values(), timeout_ms)  # type: ignore[no-untyped-call]
+
+    def _return_to_stub(self) -> None:
+        """The stub consumer cannot requeue: put fetched, unstarted messages back on their
+        queue ourselves (and acknowledge the fetched copies)."""
+        for item in iter_queue(self.work_queue):  # type: ignore[no-untyped-call]
+            self._put_back(item.message)
+            self.work_queue.task_done()
+
+    def _put_back(self, message: MessageProxy) -> None:
+        consumer = self.consumers[message.queue_name]
+        if not self._stub:
+            consumer.requeue_messages([message])
+            return
+        broker: StubBroker = self.broker  # type: ignore[assignment]
+        broker.queues[message.queue_name].put(message.encode())
+        consumer.post_process_message(message)  # the fetched copy
+
+    def hand_over(self, messages: list[MessageProxy]) -> None:
+        """From the feeder: queue `messages` for the loop; wake it unless a wake-up is due."""
+        with self._handed_lock:
+            self._handed.extend(messages)
+            if self._wake_scheduled:
+                return
+            self._wake_scheduled = True
+        self._loop.call_soon_threadsafe(self._take_handed)
+
+    def _wake(self) -> None:
+        with self._handed_lock:
+            if self._wake_scheduled:
+                return
+            self._wake_scheduled = True
+        self._loop.call_soon_threadsafe(self._take_handed)
+
+    # On the loop
+
+    def _take_handed(self) -> None:
+        with self._handed_lock:
+            handed, self._handed = self._handed, []
+            self._wake_scheduled = False
+        self._waiting.extend(handed)
+        self._start_waiting()
+
+    def _start_waiting(self) -> None:
+        if self._closing:  # fetched, never started: the consumers requeue them on stop
+            while self._waiting:
+                self.work_queue.put(_unstarted(self._waiting.popleft()))
+                self.work_queue.task_done()
+            return
+        if self._paused:
+            return
+        waiting, running = self._waiting, self._running
+        room = self._concurrency - len(running)
+        while room > 0 and waiting:
+            room -= 1
+            task = self._loop.create_task(self._process(waiting.popleft()))
+            running.add(task)
+            task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._running.discard(task)
+        if self._waiting:
+            self._start_waiting()
+
+    async def _process(self, message: MessageProxy) -> None:
+        try:
+            settlement = await self._attempts.run(message)
+        except asyncio.CancelledError:
+            settlement = (message, Verdict.REQUEUE, 0)
+        except BaseException:
+            log.exception("a job message could not be processed; it stays unacknowledged")
+            raise
+        finished = self._finished
+        finished.append(settlement)
+        if len(finished) == 1:
+            self._loop.call_soon(self._settle_finished)
+
+    def _settle_finished(self) -> None:
+        finished, self._finished = self._finished, []
+        if self._settler is not None:
+            self._settler.put(finished)
+            return
+        for settlement in finished:
+            self.settle(settlement)
+
+    async def _drain(self, seconds: float) -> None:
+        self._closing = True
+        self._take_handed()
+        if self._running:
+            _, late = await asyncio.wait(set(self._running), timeout=seconds)
+            for task in late:
+                task.cancel()
+            if late:
+                log.warning("%d jobs cut short by the shutdown go back on the queue", len(late))
+                await asyncio.wait(late)
+        self._attempts.close()
+        self._settle_finished()
+
+    # Settling a finished message with the broker (on the loop, or on the settler thread)
+
+    def settle(self, settlement: Settlement) -> None:
+        message, verdict, delay_ms = settlement
+        consumer = self.consumers[message.queue_name]
+        try:
+            if verdict is Verdict.REQUEUE:
+                self._put_back(message)
+                return
+            if verdict is Verdict.RETRY:
+                message.options["requeue_timestamp"] = int(time.time() * 1000)
+                try:
+                    self.broker.enqueue(message, delay=delay_ms)  # type: ignore[arg-type]
+                except BrokerError:
+                    # Unacknowledged, it is delivered again once this worker is gone.
+                    log.exception("a retry of job %s could not be enqueued", message.message_id)
+                    return
+            consumer.post_process_message(message)
+        finally:
+            self.work_queue.task_done()
+
+
+def _unstarted(message: MessageProxy) -> Any:
+    from dramatiq.worker import _WorkQueueItem
+
+    return _WorkQueueItem(0, message)
+
+
+class _Feeder(threading.Thread):
+    """Takes the fetched messages off the work queue, all that are there at once, and hands
+    them to the loop."""
+
+    def __init__(self, worker: LoopWorker, timeout: float) -> None:
+        super().__init__(daemon=True, name="novapulse-feeder")
+        self._worker = worker
+        self._timeout = timeout
+        self._running = True
+        self._paused = False
+        self.paused_event = threading.Event()
+
+    def run(self) -> None:
+        worker, work = self._worker, self._worker.work_queue
+        while self._running:
+            if self._paused:
+                self.paused_event.set()
+                time.sleep(self._timeout)
+                continue
+            try:
+                batch = [work.get(timeout=self._timeout).message]
+            except queue.Empty:
+                continue
+            while True:
+                try:
+                    batch.append(work.get_nowait().message)
+                except queue.Empty:
+                    break
+            worker.hand_over(batch)
+
+    def pause(self) -> None:
+        self._paused = True
+        self.paused_event.clear()
+
+    def resume(self) -> None:
+        self._paused = False
+        self.paused_event.clear()
+
+    def stop(self) -> None:
+        self._running = False
+
+
+class _Settler(threading.Thread):
+    """Acknowledges, rejects and re-enqueues finished messages off the loop, in the order
+    they finished (each of these is a blocking call to the broker)."""
+
+    def __init__(self, worker: LoopWorker) -> None:
+        super().__init__(daemon=True, name="novapulse-settler")
+        self._worker = worker
+        self._finished: queue.SimpleQueue[list[Settlement] | None] = queue.SimpleQueue()
+
+    def put(self, settlements: list[Settlement]) -> None:
+        self._finished.put(settlements)
+
+    def finish(self) -> None:
+        """Settle what is queued, then end."""
+        self._finished.put(None)
+
+    def run(self) -> None:
+        while (settlements := self._finished.get()) is not None:
+            for settlement in settlements:
+                try:
+                    self._worker.settle(settlement)
+                except Exception:
+                    log.exception("a finished job message could not be settled")
