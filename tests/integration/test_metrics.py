@@ -20,9 +20,11 @@ from support.metrics import Scrape
 
 from .conftest import Account, add_user, make_settings, sign_up
 from .job_servers import eventually
+from .test_webhooks_http import Receiver
 
 REQUESTS = "novapulse_http_requests_total"
 LATENCY = "novapulse_http_request_duration_seconds"
+DELIVERIES = "novapulse_webhook_deliveries_total"
 
 
 def scrape(client: TestClient[Any]) -> Scrape:
@@ -201,3 +203,28 @@ def test_a_worker_counts_each_attempt_by_queue_and_outcome_with_its_duration(
     assert seen.value("novapulse_job_duration_seconds_count", queue="report") == 3
     assert seen.value("novapulse_jobs_processed_total", queue="email") == 0
     assert not [m for m in services.broker().middleware if isinstance(m, JobMetrics)]
+
+
+def test_a_webhook_delivery_is_counted_by_outcome_with_its_latency() -> None:
+    receiver = Receiver()
+    settings = make_settings(NOVAPULSE_WEBHOOK_ALLOW_LIST="127.0.0.1/32")
+    try:
+        with TestClient(create_app(settings)) as client:
+            owner = sign_up(client, "Acme")
+            created = client.post(
+                "/api/v1/webhooks",
+                json={"url": receiver.url, "event_types": ["user.created"]},
+                headers=owner.headers,
+            )
+            assert created.status_code == 201, created.text
+            add_user(client, owner, "dana@acme.example", "member")
+            seen = eventually(
+                lambda: scrape(client),
+                lambda s: s.value(DELIVERIES, outcome="delivered") == 1,
+                "the delivery is counted",
+            )
+    finally:
+        receiver.close()
+    assert seen.value("novapulse_webhook_delivery_duration_seconds_count", outcome="delivered") == 1
+    assert seen.value(DELIVERIES, outcome="rejected") == 0
+    assert len(receiver.received) == 1

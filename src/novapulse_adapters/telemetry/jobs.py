@@ -29,6 +29,11 @@ class JobMetrics(Middleware):
             f"novapulse_job_started_{id(self)}", default=None
         )
 
+    @property
+    def metrics(self) -> Metrics:
+        """Where the attempts are counted (the worker group's webhook deliveries go there too)."""
+        return self._metrics
+
     def before_process_message(self, broker: Broker, message: Any) -> None:
         self._started.set(time.perf_counter())
 

@@ -177,7 +177,9 @@ class Metrics:
         """One cache read: `cache` names the kind of entry (`company_stats`, `user_profile`)."""
         self.cache_lookups.labels(cache=cache, result="hit" if hit else "miss").inc()
 
-    def webhook_delivery(self, outcome: WebhookOutcome, seconds: float) -> None:
-        """One webhook delivery attempt and how long it took."""
-        self.webhook_deliveries.labels(outcome=outcome.value).inc()
-        self.webhook_duration.labels(outcome=outcome.value).observe(seconds)
+    def webhook_delivery(self, outcome: WebhookOutcome | str, seconds: float) -> None:
+        """One webhook delivery attempt and how long it took (`outcome` a `WebhookOutcome`
+        or its value)."""
+        label = WebhookOutcome(outcome).value
+        self.webhook_deliveries.labels(outcome=label).inc()
+        self.webhook_duration.labels(outcome=label).observe(seconds)
