@@ -154,17 +154,18 @@ def verify_webhook(
     *,
     tolerance: timedelta = DEFAULT_TOLERANCE,
     now: datetime | None = None,
-    require_timestamp: bool = False,
+    require_timestamp: bool = True,
 ) -> VerifiedWebhook:
     """Check a received delivery against one secret or several (during a rotation, both).
 
     `body` must be the raw bytes received, before any parsing. Header names are matched
-    case-insensitively. When the Standard Webhooks headers are present they decide (a
-    timestamp further than `tolerance` from `now` fails, so a captured delivery cannot be
-    replayed later); otherwise the seed's body-only signature is checked, unless
-    `require_timestamp` refuses deliveries that lack the Standard Webhooks headers (set it
-    when you want replay protection: a replayer could strip them). Comparisons take constant
-    time. Raises `WebhookVerificationError`; returns what was verified.
+    case-insensitively. The Standard Webhooks headers decide: a timestamp further than
+    `tolerance` from `now` fails, so a captured delivery cannot be replayed later. A delivery
+    without them is refused, since a replayer could strip them; only with
+    `require_timestamp=False` (a receiver that knows its sender signs the seed's way only) is
+    the seed's body-only signature accepted instead, and then a captured delivery verifies
+    again whenever it is replayed. Comparisons take constant time. Raises
+    `WebhookVerificationError`; returns what was verified.
     """
     keys = [secrets] if isinstance(secrets, str) else list(secrets)
     if not keys:
