@@ -46,6 +46,7 @@ from novapulse_entrypoints.api.tracing import name_span_by_route, tracing_plugin
 from novapulse_entrypoints.container import Container, build_container
 from novapulse_entrypoints.demo import seed_demo
 from novapulse_entrypoints.logs import configure_logging
+from novapulse_entrypoints.pages import operator_pages
 from novapulse_entrypoints.settings import Settings
 from novapulse_entrypoints.tracing import enable_tracing, process_provider
 
@@ -119,6 +120,7 @@ def create_app(
             WebhookController,
             WebhookDeliveryController,
             metrics_route(telemetry, observability.QueueStatsScrape(services)),
+            operator_pages(),
         ],
         dependencies=_dependencies(services),
         exception_handlers=EXCEPTION_HANDLERS,
