@@ -1,6 +1,7 @@
 """Jobs per second through NovaPulse against a bare Dramatiq actor, on one Redis, in one run.
 
-Both sides get the same N no-op jobs, the same Redis server and the same worker threads.
+Both sides get the same N no-op jobs and the same Redis server; the bare side runs T worker
+threads, NovaPulse's worker runs up to T jobs at once on its event loop.
 NovaPulse's side enqueues through `JobService` (a job record per job) and its worker records
 every transition (active, completed) in the job store; the bare side is a plain actor.
 Prints the enqueue and processing rates of both and the processing ratio (goal: >= 0.7).
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import secrets
 import threading
 import time
 from collections.abc import Mapping
@@ -79,6 +82,9 @@ async def _noop(payload: Mapping[str, object]) -> None:
 def novapulse(url: str, jobs: int, threads: int) -> tuple[float, float]:
     settings = Settings.from_env(
         {
+            # Processes sharing Redis must share their keys; this one process makes its own.
+            "NOVAPULSE_JWT_SECRET": secrets.token_urlsafe(48),
+            "NOVAPULSE_MFA_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
             "NOVAPULSE_REDIS_URL": url,
             "NOVAPULSE_QUEUE_NAMESPACE": "bench",
             "NOVAPULSE_QUEUE_WEBHOOK_CONCURRENCY": str(threads),

@@ -4,10 +4,11 @@ One local receiver (an aiohttp server in a subprocess, on its own core) answers 
 POST. Both sides send it the same N signed-size 1 KiB event envelopes at the same concurrency
 C. NovaPulse's side publishes N domain events on the event bus of the embedded default (stub
 broker, in-memory stores) and runs the whole pipeline: fan-out to one subscribed endpoint, a
-delivery record, a job on the webhook queue, a worker (C threads), signing, the aiohttp POST
-and the attempt log; it is timed until the job store counts N completed deliveries. The bare
-side POSTs the same bodies with one `aiohttp.ClientSession` under a semaphore of C.
-Prints both rates and the ratio (goal: >= 0.6). Setup (sign-up, endpoint) is not timed.
+delivery record, a job on the webhook queue, a worker (at most C jobs in flight on its event
+loop), signing, the aiohttp POST and the attempt log; it is timed until the job store counts N
+completed deliveries. The bare side POSTs the same bodies with one `aiohttp.ClientSession`
+under a semaphore of C. Prints both rates and the ratio (goal: >= 0.6). Setup (sign-up,
+endpoint) is not timed.
 
     python bench/webhooks.py [--events N] [--concurrency C]
 """
