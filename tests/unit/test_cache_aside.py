@@ -183,3 +183,44 @@ async def test_invalidating_a_cache_that_cannot_be_reached_says_unavailable(
         await aside.invalidate(["k"])
     with pytest.raises(Unavailable):
         await aside.invalidate_prefix("cache:")
+
+
+class CountingCodec:
+    """`TEXT`, counting its decodes."""
+
+    def __init__(self) -> None:
+        self.decoded = 0
+
+    def codec(self) -> Codec[str]:
+        def load(data: object) -> str:
+            self.decoded += 1
+            return str(data)
+
+        return Codec[str](lambda s: s, load)
+
+
+async def test_an_unchanged_entry_is_decoded_once_and_a_changed_one_again(
+    aside: CacheAside, cache: SwitchableCache
+) -> None:
+    counting = CountingCodec()
+    codec = counting.codec()
+    await cache.set("k", codec.encode("v1"), TTL)
+
+    reads = [await aside.get_or_compute("k", TTL, Source(), codec) for _ in range(3)]
+    await cache.set("k", codec.encode("v2"), TTL)
+    changed = await aside.get_or_compute("k", TTL, Source(), codec)
+
+    assert (reads, changed, counting.decoded) == (["v1"] * 3, "v2", 2)
+
+
+async def test_an_invalidated_entry_is_not_answered_from_what_was_decoded(
+    aside: CacheAside, cache: SwitchableCache
+) -> None:
+    await cache.set("k", TEXT.encode("v1"), TTL)
+    assert await aside.get_or_compute("k", TTL, Source(), TEXT) == "v1"
+
+    await aside.invalidate(["k"])
+    source = Source()
+    source.value = "v2"
+
+    assert await aside.get_or_compute("k", TTL, source, TEXT) == "v2"

@@ -131,6 +131,7 @@ class Metrics:
             registry=registry,
         )
         self._http_series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+        self._children: dict[tuple[Counter, str, str], Counter] = {}
         self._initialise_known_series()
 
     def _initialise_known_series(self) -> None:
@@ -167,7 +168,7 @@ class Metrics:
     def rate_limit_decision(self, policy: str, *, allowed: bool) -> None:
         """One answer of the rate limiter under `policy` (`login`, `user`, `auth:password`...)."""
         decision = "allowed" if allowed else "refused"
-        self.rate_limit_decisions.labels(policy=policy, decision=decision).inc()
+        self._child(self.rate_limit_decisions, policy, decision).inc()
 
     def rate_limit_failed_open(self, policy: str) -> None:
         """A check let through because the limiter's backend could not be reached."""
@@ -175,7 +176,16 @@ class Metrics:
 
     def cache_lookup(self, cache: str, *, hit: bool) -> None:
         """One cache read: `cache` names the kind of entry (`company_stats`, `user_profile`)."""
-        self.cache_lookups.labels(cache=cache, result="hit" if hit else "miss").inc()
+        self._child(self.cache_lookups, cache, "hit" if hit else "miss").inc()
+
+    def _child(self, counter: Counter, first: str, second: str) -> Counter:
+        """`counter`'s series of these two label values, resolved once: on the request path,
+        resolving labels costs more than the counting."""
+        key = (counter, first, second)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = counter.labels(first, second)
+        return child
 
     def webhook_delivery(self, outcome: WebhookOutcome | str, seconds: float) -> None:
         """One webhook delivery attempt and how long it took (`outcome` a `WebhookOutcome`

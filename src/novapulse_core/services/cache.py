@@ -15,6 +15,12 @@ from novapulse_core.ports import Cache
 
 T = TypeVar("T")
 
+DECODED_ENTRIES = 1024
+"""Decoded entries remembered per process, so that an entry read again unchanged is not
+decoded again (its bytes are compared instead)..."""
+DECODED_MAX_BYTES = 8192
+"""...when the entry is at most this long (a member list of a large department is not kept)."""
+
 log = logging.getLogger(__name__)
 
 
@@ -40,11 +46,16 @@ class CacheAside:
     that does not decode is a miss (`unreadable`). A key invalidated while its computation runs
     is not written with that (possibly older) answer, and later callers start a new one.
     `invalidate` and `invalidate_prefix` raise `Unavailable`: the caller chooses to swallow it.
+
+    The last value decoded for each key is kept with its bytes (small entries, at most
+    `DECODED_ENTRIES` keys): a hit whose bytes are the same answers that value without
+    decoding them again. The codecs' values are frozen, so callers share it.
     """
 
     def __init__(self, cache: Cache) -> None:
         self._cache = cache
         self._flights: dict[str, _Flight] = {}
+        self._decoded: dict[str, tuple[bytes, Any]] = {}
         self.failed_open = 0
         """Reads and writes that went around the cache because it could not be reached."""
         self.unreadable = 0
@@ -66,12 +77,15 @@ class CacheAside:
         """Delete the keys; answers how many were cached."""
         for key in keys:
             self._ground(key)
+            self._decoded.pop(key, None)
         return await self._cache.delete_many(keys) if keys else 0
 
     async def invalidate_prefix(self, prefix: str) -> int:
         """Delete every key starting with `prefix`; answers how many were cached."""
         for key in [k for k in self._flights if k.startswith(prefix)]:
             self._ground(key)
+        for key in [k for k in self._decoded if k.startswith(prefix)]:
+            del self._decoded[key]
         return await self._cache.delete_prefix(prefix)
 
     async def _read(self, key: str, codec: Codec[T]) -> tuple[T] | None:
@@ -82,11 +96,22 @@ class CacheAside:
             return None
         if raw is None:
             return None
+        known = self._decoded.get(key)
+        if known is not None and known[0] == raw:
+            return (cast(T, known[1]),)
         try:
-            return (codec.decode(raw),)
+            value = codec.decode(raw)
         except ValueError:
             self.unreadable += 1
             return None
+        if len(raw) <= DECODED_MAX_BYTES:
+            self._remember(key, raw, value)
+        return (value,)
+
+    def _remember(self, key: str, raw: bytes, value: Any) -> None:
+        if key not in self._decoded and len(self._decoded) >= DECODED_ENTRIES:
+            del self._decoded[next(iter(self._decoded))]
+        self._decoded[key] = (raw, value)
 
     def _start(
         self, key: str, ttl: timedelta, compute: Callable[[], Awaitable[T]], codec: Codec[T]

@@ -31,10 +31,17 @@ class Budget:
     name: str
     limit: int
     window: timedelta
+    policy: str = attrs.field(init=False)
+    """The budget as `RateLimit-Policy` states it."""
+    seconds: int = attrs.field(init=False)
 
-    @property
-    def policy(self) -> str:
+    @policy.default
+    def _policy(self) -> str:
         return f'"{self.name}";q={self.limit};w={int(self.window.total_seconds())}'
+
+    @seconds.default
+    def _seconds(self) -> int:
+        return int(self.window.total_seconds())
 
 
 @attrs.frozen
@@ -112,7 +119,7 @@ def _headers(decisions: list[tuple[Budget, RateDecision]]) -> RawHeaders:
 
 def _reset(budget: Budget, decision: RateDecision) -> int:
     """Seconds until the quota is back: exact for a refusal; at most the window otherwise."""
-    return decision.retry_after if not decision.allowed else int(budget.window.total_seconds())
+    return decision.retry_after if not decision.allowed else budget.seconds
 
 
 async def too_many(scope: Scope, send: Send, verdict: Verdict) -> None:
