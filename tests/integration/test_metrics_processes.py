@@ -108,7 +108,12 @@ def test_serve_with_two_workers_reports_both_processes_at_every_scrape() -> None
     with running_server("--workers", "2", env=env) as server:
         (line,) = [line for line in server.banner if "add up in" in line]
         directory = Path(line.rsplit(" ", 1)[1])
-        before = Scrape.parse(_get(server.base + "/metrics"))
+        # The server answers once one process is up; the other may still be starting.
+        before = eventually(
+            lambda: Scrape.parse(_get(server.base + "/metrics")),
+            lambda scrape: scrape.value("novapulse_api_processes") == 2,
+            "both API processes started",
+        )
         requests = 40
         for _ in range(requests):
             _get(server.base + LIVE)

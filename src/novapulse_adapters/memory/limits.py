@@ -26,16 +26,16 @@ class InMemoryRateLimiter:
     async def hit(self, key: str, limit: int, window: timedelta) -> RateDecision:
         with self._lock:
             self._sweep()
-            decision, hits = self._decide(key, limit, window)
-            if decision.allowed:
-                hits.append(self._clock.now())
-                self._hits[key] = (hits, window)
-                decision = RateDecision(allowed=True, remaining=decision.remaining - 1)
-            return decision
+            now = self._clock.now()
+            hits = self._live_hits(key, window, now)
+            if len(hits) >= limit:
+                return _refusal(hits, window, now)
+            hits.append(now)
+            return RateDecision(allowed=True, remaining=limit - len(hits))
 
     async def peek(self, key: str, limit: int, window: timedelta) -> RateDecision:
         with self._lock:
-            return self._decide(key, limit, window)[0]
+            return self._decide(key, limit, window)
 
     async def reset(self, key: str) -> None:
         with self._lock:
@@ -46,17 +46,24 @@ class InMemoryRateLimiter:
         with self._lock:
             return len(self._hits)
 
-    def _decide(
-        self, key: str, limit: int, window: timedelta
-    ) -> tuple[RateDecision, deque[datetime]]:
+    def _decide(self, key: str, limit: int, window: timedelta) -> RateDecision:
         now = self._clock.now()
         hits = self._hits.get(key, (deque(), window))[0]
-        while hits and hits[0] <= now - window:
-            hits.popleft()
+        _forget_before(hits, now - window)
         if len(hits) < limit:
-            return RateDecision(allowed=True, remaining=limit - len(hits)), hits
-        wait = (hits[0] + window - now).total_seconds()
-        return RateDecision(allowed=False, remaining=0, retry_after=max(1, math.ceil(wait))), hits
+            return RateDecision(allowed=True, remaining=limit - len(hits))
+        return _refusal(hits, window, now)
+
+    def _live_hits(self, key: str, window: timedelta, now: datetime) -> deque[datetime]:
+        """The key's hits still inside `window` (a new, tracked deque for a new key)."""
+        entry = self._hits.get(key)
+        if entry is None or entry[1] != window:
+            hits = entry[0] if entry is not None else deque()
+            self._hits[key] = (hits, window)
+        else:
+            hits = entry[0]
+        _forget_before(hits, now - window)
+        return hits
 
     def _sweep(self) -> None:
         self._since_sweep += 1
@@ -71,3 +78,13 @@ class InMemoryRateLimiter:
         ]
         for key in stale:
             del self._hits[key]
+
+
+def _forget_before(hits: deque[datetime], start: datetime) -> None:
+    while hits and hits[0] <= start:
+        hits.popleft()
+
+
+def _refusal(hits: deque[datetime], window: timedelta, now: datetime) -> RateDecision:
+    wait = (hits[0] + window - now).total_seconds()
+    return RateDecision(allowed=False, remaining=0, retry_after=max(1, math.ceil(wait)))

@@ -65,29 +65,36 @@ PASS = Verdict([])
 
 
 class RouteLimits:
-    """Spends a request's budgets on the limiter (memory, or Redis shared by every node)."""
+    """Spends a request's budgets on the limiter (memory, or Redis shared by every node),
+    which `limiter` gives at the first request."""
 
     def __init__(
         self, limiter: Callable[[], RateLimiter], tokens: TokenIssuer, limits: RateLimits
     ) -> None:
-        self._limiter = limiter
+        self._provide_limiter = limiter
+        self._limiter: RateLimiter | None = None
         self._tokens = tokens
         self._limits = limits
 
     async def check(self, scope: Scope, authorization: bytes | None) -> Verdict:
+        budgets = self._budgets_for(scope, authorization)
+        if not budgets:
+            return PASS
+        limiter = self._limiter or self._resolve()
         decisions: list[tuple[Budget, RateDecision]] = []
         try:
-            for key, budget in self._budgets_for(scope, authorization):
-                decision = await self._limiter().hit(key, budget.limit, budget.window)
+            for key, budget in budgets:
+                decision = await limiter.hit(key, budget.limit, budget.window)
                 decisions.append((budget, decision))
-                if not decision.allowed:
-                    break  # a user refused spends nothing of its company's budget
+                if not decision.allowed:  # a user refused spends nothing of its company's
+                    return Verdict(_headers(decisions), decision.retry_after)
         except Unavailable:
             return PASS  # fail open; the metered limiter counted it
-        if not decisions:
-            return PASS
-        refused = [d.retry_after for _, d in decisions if not d.allowed]
-        return Verdict(_headers(decisions), max(refused) if refused else None)
+        return Verdict(_headers(decisions))
+
+    def _resolve(self) -> RateLimiter:
+        self._limiter = self._provide_limiter()
+        return self._limiter
 
     def _budgets_for(self, scope: Scope, authorization: bytes | None) -> list[tuple[str, Budget]]:
         path: str = scope["path"]
@@ -112,14 +119,20 @@ class RouteLimits:
 
 
 def _headers(decisions: list[tuple[Budget, RateDecision]]) -> RawHeaders:
-    policy = ", ".join(b.policy for b, _ in decisions)
-    state = ", ".join(f'"{b.name}";r={d.remaining};t={_reset(b, d)}' for b, d in decisions)
-    return [(b"ratelimit-policy", policy.encode()), (b"ratelimit", state.encode())]
+    policies: list[str] = []
+    states: list[str] = []
+    for budget, decision in decisions:
+        policies.append(budget.policy)
+        states.append(f'"{budget.name}";r={decision.remaining};t={_reset(budget, decision)}')
+    return [
+        (b"ratelimit-policy", ", ".join(policies).encode()),
+        (b"ratelimit", ", ".join(states).encode()),
+    ]
 
 
 def _reset(budget: Budget, decision: RateDecision) -> int:
     """Seconds until the quota is back: exact for a refusal; at most the window otherwise."""
-    return decision.retry_after if not decision.allowed else budget.seconds
+    return budget.seconds if decision.allowed else decision.retry_after
 
 
 async def too_many(scope: Scope, send: Send, verdict: Verdict) -> None:

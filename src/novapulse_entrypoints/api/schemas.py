@@ -237,7 +237,26 @@ def department_page(page: Page[Department]) -> DepartmentPage:
     return DepartmentPage([department_out(d) for d in page.items], page.next_after)
 
 
+STATS_VIEWS = 1024
+"""Companies whose last stats answer is kept, see `stats_out`."""
+
+_stats_views: dict[str, tuple[CompanyStats, StatsOut]] = {}
+
+
 def stats_out(stats: CompanyStats) -> StatsOut:
+    """The answer of `GET /company/stats`. A cache hit hands out the very same `CompanyStats`
+    while its entry is unchanged, so the answer made for that object is given again."""
+    known = _stats_views.get(stats.company_id)
+    if known is not None and known[0] is stats:
+        return known[1]
+    view = _stats_view(stats)
+    if stats.company_id not in _stats_views and len(_stats_views) >= STATS_VIEWS:
+        del _stats_views[next(iter(_stats_views))]
+    _stats_views[stats.company_id] = (stats, view)
+    return view
+
+
+def _stats_view(stats: CompanyStats) -> StatsOut:
     return StatsOut(
         company_id=stats.company_id,
         active_users=stats.active_users,
