@@ -1,5 +1,6 @@
-"""What the metrics middleware costs per request: a bare Litestar handler against the same app
-wrapped in it, on a registry of its own and in prometheus-client's multiprocess mode.
+"""What the API middleware costs per request (request id, metrics, access line; no rate
+limits): a bare Litestar handler against the same app wrapped in it, with the metrics on a
+registry of their own and in prometheus-client's multiprocess mode.
 
 Requests go straight into the ASGI app (no server, no network), so the difference is the
 middleware's own work. Each side runs in a fresh process (multiprocess mode is chosen when
