@@ -130,6 +130,16 @@ def test_login_has_its_own_tighter_budget_and_health_has_none() -> None:
     assert health == [200] * 10
 
 
+def test_the_operator_pages_files_are_not_limited_but_anonymous_api_calls_are() -> None:
+    with app() as client:
+        pages = [client.get(path).status_code for path in ("/ui/", "/ui/jobs") * 5]
+        assets = [client.get("/ui/assets/api.js").status_code for _ in range(5)]
+        anonymous = [client.get("/api/v1/users/me").status_code for _ in range(5)]
+    assert pages == [200] * 10
+    assert assets == [200] * 5
+    assert anonymous == [401] * 4 + [429]
+
+
 def test_two_api_processes_on_one_redis_share_one_budget(redis: RedisProcess) -> None:
     standin = new_standin_client()
     with (

@@ -18,7 +18,9 @@ from novapulse_core.domain.errors import DomainError, Unavailable
 from novapulse_core.domain.limits import RateDecision
 from novapulse_core.ports import RateLimiter, TokenIssuer
 
-EXEMPT_PREFIXES = ("/api/v1/health", "/metrics", "/schema", "/.well-known")
+EXEMPT_PREFIXES = ("/api/v1/health", "/metrics", "/schema", "/.well-known", "/ui/")
+"""Not limited: probes, scrapes, documents, and the operator pages' static files (the API calls
+those pages make are limited like any other)."""
 LOGIN_PATHS = ("/api/v1/auth/login", "/api/v1/auth/mfa/verify", "/api/v1/auth/refresh")
 
 RawHeaders = list[tuple[bytes, bytes]]
