@@ -170,6 +170,7 @@ def _worker(settings: Settings, args: argparse.Namespace) -> None:
     exporter = observability.exporter_for(settings)
     provider = tracing.process_provider(settings, "novapulse-worker")
     traced = tracing.enable_tracing(services, settings, "novapulse-worker", provider)
+    observability.meter_webhooks(services, exporter.metrics)
     queues = [QueueName(q) for q in args.queue or []]
     group = services.worker_group(
         queues=queues or None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -219,18 +219,6 @@ def _tracer(provider: trace.TracerProvider | None) -> trace.Tracer:
     return provider.get_tracer("novapulse")
 
 
-def _worker_group(
-    transport: Callable[[], Any], *args: Any, middleware: Sequence[Any] = (), **kwargs: Any
-) -> WorkerGroup:
-    """A worker group; one that counts its job attempts into metrics (its middleware has a
-    `metrics`) counts its webhook deliveries there too."""
-    meters = [extra.metrics for extra in middleware if hasattr(extra, "metrics")]
-    if meters:
-        with contextlib.suppress(SettingsError):  # no webhooks extra: nothing to meter
-            transport().meter = meters[0]
-    return WorkerGroup(*args, middleware=middleware, **kwargs)
-
-
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
     tracer_provider: providers.Object[trace.TracerProvider | None] = providers.Object(None)
@@ -397,8 +385,7 @@ class Container(containers.DeclarativeContainer):
         settings.provided.queue_namespace,
     )
     worker_group = providers.Factory(
-        _worker_group,
-        webhook_transport.provider,
+        WorkerGroup,
         broker,
         runner,
         recorder,

@@ -1,4 +1,5 @@
-"""Wiring the metrics into a container: the metered rate limiter, job metrics, queue stats.
+"""Wiring the metrics into a container: the metered rate limiter, cache and webhook transport,
+job metrics, queue stats.
 
 Imported by the API app and by `novapulse worker` only, never by the CLI module itself: the
 `serve` command must set `PROMETHEUS_MULTIPROC_DIR` before anything imports prometheus-client.
@@ -6,6 +7,7 @@ Imported by the API app and by `novapulse worker` only, never by the CLI module 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 
 from dependency_injector import providers
@@ -20,7 +22,7 @@ from novapulse_adapters.telemetry import (
     QueueStats,
 )
 from novapulse_entrypoints.container import Container
-from novapulse_entrypoints.settings import Settings
+from novapulse_entrypoints.settings import Settings, SettingsError
 
 
 def exporter_for(settings: Settings) -> MetricsExporter:
@@ -47,6 +49,13 @@ def meter_cache(container: Container, metrics: Metrics) -> None:
     if isinstance(cache, MeteredCache):
         return
     container.cache.override(providers.Object(MeteredCache(cache, metrics)))
+
+
+def meter_webhooks(container: Container, metrics: Metrics) -> None:
+    """Count webhook delivery attempts by outcome, with their latency (the container's transport
+    is metered from the start; this gives it its meter). Nothing to do without aiohttp."""
+    with contextlib.suppress(SettingsError):
+        container.webhook_transport().meter = metrics
 
 
 def job_middleware(settings: Settings, metrics: Metrics) -> list[Middleware]:

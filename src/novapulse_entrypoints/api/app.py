@@ -78,6 +78,7 @@ def create_app(
     telemetry = exporter or observability.exporter_for(settings)
     observability.meter_rate_limiter(services, telemetry.metrics)
     observability.meter_cache(services, telemetry.metrics)
+    observability.meter_webhooks(services, telemetry.metrics)
     tracing = enable_tracing(services, settings, "novapulse-api", tracer_provider)
 
     @asynccontextmanager
