@@ -10,9 +10,10 @@ on a shared machine); the last line gives the medians.
 NovaPulse's side is `GET /api/v1/company/stats` with an owner's bearer token on the embedded
 default: token verified, user re-read, route budgets checked (raised so that every answer is
 200, with the RateLimit headers), stats answered from the cache, request id, metrics and
-traces hooks on. The log level is WARNING, so the INFO access lines are not written.
+traces hooks on. The log level is WARNING by default, so the INFO access lines are not written;
+`--log-level INFO` writes them (to /dev/null: the server's stderr is discarded).
 
-    python bench/api.py [--seconds S] [--connections C] [--rounds R]
+    python bench/api.py [--seconds S] [--connections C] [--rounds R] [--log-level LEVEL]
 """
 
 from __future__ import annotations
@@ -150,6 +151,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--log-level",
+        default=QUIET["NOVAPULSE_LOG_LEVEL"],
+        help="NovaPulse's NOVAPULSE_LOG_LEVEL (default WARNING: no access lines)",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("bench: wrk is not installed (apt-get install wrk)")
@@ -166,7 +172,11 @@ def main() -> None:
         base = f"http://127.0.0.1:{port}"
         serve = [sys.executable, "-m", "novapulse_entrypoints.cli", "serve", "--demo"]
         process = servers.enter_context(
-            _server([*serve, "--port", str(port)], f"{base}/api/v1/health/live", QUIET)
+            _server(
+                [*serve, "--port", str(port)],
+                f"{base}/api/v1/health/live",
+                {**QUIET, "NOVAPULSE_LOG_LEVEL": args.log_level},
+            )
         )
         assert process.stdout is not None
         password = next(
@@ -183,7 +193,7 @@ def main() -> None:
 
         print(
             f"wrk -t1 -c{args.connections} -d{args.seconds}s, one granian worker each, "
-            f"{args.rounds} rounds taking turns; NovaPulse log level WARNING"
+            f"{args.rounds} rounds taking turns; NovaPulse log level {args.log_level}"
         )
         ratios: list[float] = []
         for round_ in range(args.rounds):

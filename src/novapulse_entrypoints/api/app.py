@@ -45,7 +45,7 @@ from novapulse_entrypoints.api.schemas import ClosedStructSchemaPlugin
 from novapulse_entrypoints.api.tracing import name_span_by_route, tracing_plugins
 from novapulse_entrypoints.container import Container, build_container
 from novapulse_entrypoints.demo import seed_demo
-from novapulse_entrypoints.logs import configure_logging
+from novapulse_entrypoints.logs import access_lines, configure_logging
 from novapulse_entrypoints.pages import operator_pages
 from novapulse_entrypoints.settings import Settings
 from novapulse_entrypoints.tracing import enable_tracing, process_provider
@@ -101,6 +101,7 @@ def create_app(
         try:
             yield
         finally:
+            access_lines.flush()
             if workers is not None:
                 await asyncio.to_thread(workers.stop, settings.worker_shutdown_seconds)
             await composition.stop(services)

@@ -14,18 +14,19 @@ from novapulse_adapters.telemetry import UNMATCHED_ROUTE, Metrics
 from novapulse_core import context
 from novapulse_entrypoints.api import request_id
 from novapulse_entrypoints.api.rate_limits import PASS, RouteLimits, too_many
+from novapulse_entrypoints.logs import access_lines
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 """Methods counted under their own name; any other is counted as `OTHER` (a client cannot
 create label values at will)."""
 
-access_log = logging.getLogger("novapulse.access")
+access_log = access_lines.logger
 
 
 def api_middleware(app: ASGIApp, metrics: Metrics, limits: RouteLimits | None) -> ASGIApp:
     """Wrap `app`: every HTTP answer carries `X-Request-ID` (and the RateLimit headers when
     `limits` are on), is counted and timed by method, route template and status, and logged
-    on `novapulse.access` at INFO.
+    on `novapulse.access` at INFO (see `logs.AccessLines`: the line is buffered).
 
     The route template is the one Litestar's router leaves in the scope (`path_template`); a
     request that matched no route (or was refused before routing) is counted under
@@ -68,7 +69,7 @@ def api_middleware(app: ASGIApp, metrics: Metrics, limits: RouteLimits | None) -
             method = scope["method"] if scope["method"] in METHODS else "OTHER"
             metrics.http_request(method, _route(scope), status, seconds)
             if access_log.isEnabledFor(logging.INFO):
-                _log_access(scope["method"], scope["path"], status, seconds)
+                access_lines.write(scope["method"], scope["path"], status, seconds)
             context.request_id.reset(token)
 
     return middleware
@@ -78,15 +79,3 @@ def _route(scope: Scope) -> str:
     if "route_handler" not in scope:
         return UNMATCHED_ROUTE
     return scope.get("path_template") or UNMATCHED_ROUTE
-
-
-def _log_access(method: str, path: str, status: int, seconds: float) -> None:
-    access_log.info(
-        "request",
-        extra={
-            "method": method,
-            "path": path,
-            "status": status,
-            "duration_ms": round(seconds * 1000, 2),
-        },
-    )
