@@ -11,6 +11,7 @@ from collections import deque
 from collections.abc import Collection
 from typing import Any
 
+import redis
 from dramatiq import Broker, Worker
 from dramatiq.broker import MessageProxy
 from dramatiq.brokers.stub import StubBroker
@@ -22,6 +23,13 @@ from novapulse_adapters.dramatiq.attempts import Attempts, Settlement, Verdict
 log = logging.getLogger(__name__)
 
 CONSUMER_STOP_MS = 5_000
+
+SETTLER_STOP_SECONDS = 1.0
+"""How long a stop waits at least for the settler (a finished message settles within it, unless
+the broker cannot be reached)."""
+
+SETTLE_RETRY_SECONDS = 1.0
+"""How long the settler waits before it enqueues a retry again after a connection error."""
 """How long a stop waits at least for the consumers (they notice within one poll)."""
 
 STUB_PREFETCH = 10_000
@@ -109,12 +117,20 @@ class LoopWorker(Worker):
             log.exception("jobs on the loop did not wind down")
         if self._settler is not None:
             self._settler.finish()
-            self._settler.join()
+            left = max(0, timeout - int((time.monotonic() - started) * 1000))
+            self._settler.join(max(left / 1000, SETTLER_STOP_SECONDS))
+            if self._settler.is_alive():  # the broker is unreachable: give up on the rest
+                self._settler.give_up.set()
+                log.warning(
+                    "%d finished job messages are left unsettled (the broker cannot be "
+                    "reached); they are delivered again after the heartbeat timeout",
+                    self.work_queue.unfinished_tasks,
+                )
         left = max(0, timeout - int((time.monotonic() - started) * 1000))
         if self._stub:
             self._stop_consumers(max(left, CONSUMER_STOP_MS))
             self._return_to_stub()
-        super().stop(left)
+        super().stop(max(left, CONSUMER_STOP_MS))
         self.broker.middleware[:] = [
             m for m in self.broker.middleware if getattr(m, "worker", None) is not self
         ]
@@ -190,10 +206,11 @@ class LoopWorker(Worker):
         try:
             settlement = await self._attempts.run(message)
         except asyncio.CancelledError:
-            settlement = (message, Verdict.REQUEUE, 0)
-        except BaseException:
-            log.exception("a job message could not be processed; it stays unacknowledged")
-            raise
+            settlement = (message, Verdict.REQUEUE, 0)  # a shutdown: it goes back on its queue
+        except Exception:
+            log.exception("job message %s could not be processed; it is dead", message.message_id)
+            message.fail()
+            settlement = (message, Verdict.DEAD, 0)
         finished = self._finished
         finished.append(settlement)
         if len(finished) == 1:
@@ -205,7 +222,10 @@ class LoopWorker(Worker):
             self._settler.put(finished)
             return
         for settlement in finished:
-            self.settle(settlement)
+            try:
+                self.settle(settlement)
+            except Exception:
+                log.exception("a finished job message could not be settled")
 
     async def _drain(self, seconds: float) -> None:
         self._closing = True
@@ -231,15 +251,29 @@ class LoopWorker(Worker):
                 return
             if verdict is Verdict.RETRY:
                 message.options["requeue_timestamp"] = int(time.time() * 1000)
-                try:
-                    self.broker.enqueue(message, delay=delay_ms)  # type: ignore[arg-type]
-                except BrokerError:
-                    # Unacknowledged, it is delivered again once this worker is gone.
-                    log.exception("a retry of job %s could not be enqueued", message.message_id)
-                    return
+                if not self._enqueue_retry(message, delay_ms):
+                    return  # unacknowledged, it is delivered again once this worker is gone
             consumer.post_process_message(message)
         finally:
             self.work_queue.task_done()
+
+    def _enqueue_retry(self, message: MessageProxy, delay_ms: int) -> bool:
+        """Enqueue the retry of `message`; on a connection error, again and again (as Dramatiq
+        retries an acknowledgement) until it works or a stop gives up on it (False)."""
+        while True:
+            try:
+                self.broker.enqueue(message, delay=delay_ms)  # type: ignore[arg-type]
+                return True
+            except (BrokerError, redis.ConnectionError, redis.TimeoutError) as error:
+                settler = self._settler
+                log.warning(
+                    "a retry of job %s could not be enqueued (%s); trying again in %s s",
+                    message.message_id,
+                    error,
+                    SETTLE_RETRY_SECONDS,
+                )
+                if settler is None or settler.give_up.wait(SETTLE_RETRY_SECONDS):
+                    return False
 
 
 def _unstarted(message: MessageProxy) -> Any:
@@ -298,6 +332,8 @@ class _Settler(threading.Thread):
         super().__init__(daemon=True, name="novapulse-settler")
         self._worker = worker
         self._finished: queue.SimpleQueue[list[Settlement] | None] = queue.SimpleQueue()
+        self.give_up = threading.Event()
+        """Set by a stop that waited long enough: settlements that cannot be made are left."""
 
     def put(self, settlements: list[Settlement]) -> None:
         self._finished.put(settlements)
