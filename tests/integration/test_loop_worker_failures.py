@@ -4,6 +4,7 @@ acknowledged, retried, dead-lettered or back on its queue, never stranded, and a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import threading
 from collections.abc import Iterator, Mapping
@@ -13,14 +14,19 @@ import pytest
 import redis
 from dramatiq import Message
 
-from novapulse_core.domain.jobs import JobState, QueueName
+from novapulse_core.domain.access import Principal, Role
+from novapulse_core.domain.errors import Conflict
+from novapulse_core.domain.jobs import JobState, JobTransition, QueueName
 from novapulse_entrypoints import container as composition
+from novapulse_entrypoints.worker import WorkerGroup
 from support.redis_server import RedisServerUnavailable, private_redis_server
 
 from .conftest import make_settings
 from .job_servers import eventually
 from .servers import SHARED_KEYS
-from .test_loop_worker import _on_loop, _started, _states
+from .test_loop_worker import _on_loop, _on_loop_free, _started, _states
+
+ADMIN = Principal(user_id="u", company_id="co", role=Role.ADMIN)
 
 
 def _services(**overrides: str) -> composition.Container:
@@ -36,6 +42,51 @@ def _services(**overrides: str) -> composition.Container:
 def _report_queue(services: composition.Container) -> str:
     (name,) = [q for q in services.broker().queues if q.endswith(".report")]
     return name
+
+
+def _stop_within(group: WorkerGroup, timeout_seconds: float, **options: Any) -> bool:
+    """Stop `group` on a thread of its own; whether it ended (waiting at most 15 s)."""
+    stopper = threading.Thread(
+        target=group.stop, args=(timeout_seconds,), kwargs=options, daemon=True
+    )
+    stopper.start()
+    stopper.join(15)
+    return not stopper.is_alive()
+
+
+class InnerCancelled:
+    """Awaits an inner task that something else cancels (as a client library may on a reset)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def __call__(self, payload: Mapping[str, object]) -> None:
+        self.calls += 1
+        inner = asyncio.ensure_future(asyncio.sleep(10))
+        asyncio.get_running_loop().call_soon(inner.cancel)
+        await inner
+
+
+def test_a_job_whose_awaited_task_is_cancelled_by_something_else_is_retried_then_dead() -> None:
+    services, handler = _services(), InnerCancelled()  # report: one retry
+    services.tasks().register("test.inner", QueueName.REPORT, handler)
+    group = _started(services)
+    try:
+        job = _on_loop(group, services.jobs().enqueue("test.inner", {}))
+        eventually(
+            lambda: _states(group, services), lambda s: s == {JobState.DEAD: 1}, "the job dies"
+        )
+        record = _on_loop(group, services.job_store().get(job.id))
+    finally:
+        group.stop(5, cleanup=lambda: composition.stop(services))
+    assert handler.calls == 2
+    assert [(t.state, t.attempt) for t in record.transitions][-3:] == [
+        (JobState.ACTIVE, 2),
+        (JobState.FAILED, 2),
+        (JobState.DEAD, 2),
+    ]
+    assert record.error_type == "CancelledError"
+    assert _on_loop_free(services).dead == 1
 
 
 def test_a_message_that_cannot_even_start_an_attempt_is_dead_lettered() -> None:
@@ -93,6 +144,102 @@ def test_a_settlement_that_fails_does_not_drop_the_others_finished_with_it() -> 
     finally:
         worker.settle = settle  # type: ignore[method-assign]
         group.stop(5, cleanup=lambda: composition.stop(services))
+
+
+async def _ignores_cancellation(payload: Mapping[str, object]) -> None:
+    while True:  # e.g. a library's retry loop that catches BaseException
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(3600)
+
+
+def test_a_job_that_ignores_its_cancellation_frees_its_slot_and_is_retried_then_dead() -> None:
+    services, done = _services(), []  # report: concurrency 2, one retry
+
+    async def quick(payload: Mapping[str, object]) -> None:
+        done.append(payload)
+
+    services.tasks().register("test.stubborn", QueueName.REPORT, _ignores_cancellation)
+    services.tasks().register("test.quick", QueueName.REPORT, quick)
+    group = _started(services, time_limit_seconds=0.1)
+    broker, name = services.broker(), _report_queue(services)
+    try:
+        for task in ["test.stubborn"] * 2 + ["test.quick"] * 3:
+            _on_loop(group, services.jobs().enqueue(task, {}))
+        eventually(lambda: len(done), lambda n: n == 3, "the other jobs of the queue run")
+        eventually(
+            lambda: len(broker.dead_letters_by_queue[name]),
+            lambda n: n == 2,
+            "the stubborn jobs are retried, then dead",
+        )
+    finally:
+        assert _stop_within(group, 0.5, cleanup=lambda: composition.stop(services))
+
+
+class HangsOnce:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def __call__(self, payload: Mapping[str, object]) -> None:
+        self.calls += 1
+        if self.calls == 1:
+            await asyncio.Event().wait()  # until the shutdown cancels it
+
+
+def test_a_job_cut_short_by_a_shutdown_on_its_last_attempt_waits_again_rather_than_dead() -> None:
+    services, handler = _services(NOVAPULSE_QUEUE_REPORT_MAX_RETRIES="0"), HangsOnce()
+    services.tasks().register("test.hangs", QueueName.REPORT, handler)
+    group = _started(services)
+    job = _on_loop(group, services.jobs().enqueue("test.hangs", {}, company_id="co"))
+    eventually(lambda: _states(group, services), lambda s: s == {JobState.ACTIVE: 1}, "it runs")
+    group.stop(0.2)
+
+    record = asyncio.run(services.job_store().get(job.id))
+    assert record.state is JobState.RETRYING
+    assert _on_loop_free(services).waiting == 1
+    with pytest.raises(Conflict):  # not dead: an operator cannot enqueue it a second time
+        asyncio.run(services.jobs().requeue(ADMIN, job.id))
+    again = _started(services)
+    try:
+        eventually(
+            lambda: _states(again, services),
+            lambda s: s == {JobState.COMPLETED: 1},
+            "the next group completes it",
+        )
+    finally:
+        again.stop(5, cleanup=lambda: composition.stop(services))
+    assert handler.calls == 2
+
+
+def test_a_shutdown_while_a_completed_attempt_is_written_does_not_run_the_job_again() -> None:
+    services, calls = _services(), []
+
+    async def quick(payload: Mapping[str, object]) -> None:
+        calls.append(payload)
+
+    services.tasks().register("test.quick", QueueName.REPORT, quick)
+    store, writing, written = services.job_store(), threading.Event(), threading.Event()
+    record = store.record
+
+    async def slow_for_completions(batch: list[JobTransition]) -> None:
+        if any(t.state is JobState.COMPLETED for t in batch):
+            writing.set()
+            await asyncio.to_thread(written.wait)  # a slow database
+        await record(batch)
+
+    store.record = slow_for_completions  # type: ignore[method-assign]
+    group = _started(services)
+    (worker,) = group._workers
+    job = _on_loop(group, services.jobs().enqueue("test.quick", {}))
+    eventually(writing.is_set, bool, "the completed attempt is being written")
+    stopper = threading.Thread(target=group.stop, args=(0.5,))
+    stopper.start()  # it cuts the attempt short while its transitions are written
+    eventually(lambda: worker._running, lambda running: not running, "the attempt ends")
+    written.set()
+    stopper.join()
+
+    assert _on_loop_free(services).waiting == 0
+    assert asyncio.run(store.get(job.id)).state is JobState.COMPLETED
+    assert len(calls) == 1
 
 
 # On Redis

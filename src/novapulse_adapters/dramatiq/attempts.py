@@ -7,6 +7,7 @@ import enum
 import logging
 import random
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import dramatiq
@@ -15,11 +16,22 @@ from dramatiq.broker import MessageProxy
 from dramatiq.middleware import SkipMessage
 
 from novapulse_core.domain.jobs import QueuePolicy
-from novapulse_core.services.job_runner import Done, GiveUp, JobRunner, RetryLater
+from novapulse_core.services.job_runner import (
+    SHUTDOWN,
+    TIME_LIMIT,
+    Done,
+    GiveUp,
+    JobRunner,
+    Outcome,
+    RetryLater,
+)
 
 log = logging.getLogger(__name__)
 
 JOB_TIME_LIMIT_SECONDS = 15 * 60.0
+
+CANCEL_GRACE_SECONDS = 1.0
+"""How long a cancelled job (time limit, shutdown) is waited for before it is let go."""
 
 
 class JobGivenUp(Exception):
@@ -66,13 +78,18 @@ class Attempts:
         self._policy = policy
         self._time_limit = time_limit_seconds
         self._spread = spread
-        self._deadlines: dict[asyncio.Task[Any], float] = {}
-        self._overrun: set[asyncio.Task[Any]] = set()
+        self._deadlines: dict[asyncio.Future[Outcome], tuple[float, asyncio.Future[None]]] = {}
+        self._overrun: set[asyncio.Future[Outcome]] = set()
+        self._let_go_runners: set[asyncio.Future[Outcome]] = set()
         self._watchdog: asyncio.Task[None] | None = None
 
     async def run(self, message: MessageProxy) -> Settlement:
         """The verdict on `message`; `CancelledError` when the attempt was cancelled from
-        outside (a shutdown), after the middleware heard of it."""
+        outside (a shutdown), after the middleware heard of it.
+
+        The runner runs in a task of its own, so that a job that ignores its cancellation is
+        let go `CANCEL_GRACE_SECONDS` after its deadline (or after a shutdown cancelled it): its
+        slot is freed and its message settled as a failed attempt; the job is left running."""
         broker = self._broker
         try:
             broker.emit_before("process_message", message)
@@ -81,25 +98,41 @@ class Attempts:
             return message, Verdict.DEAD if message.failed else Verdict.ACK, 0
         retries: int = message.options.get("retries", 0)
         job_id, task, payload, offset = _job_arguments(message)
-        attempt = asyncio.current_task()
-        assert attempt is not None
-        self._watch(attempt)
+        runner = asyncio.ensure_future(
+            self._runner.run(job_id, task, payload, attempt=offset + retries + 1, retries=retries)
+        )
         try:
-            outcome = await self._runner.run(
-                job_id, task, payload, attempt=offset + retries + 1, retries=retries
-            )
-        except asyncio.CancelledError as cancelled:
-            if attempt not in self._overrun:
-                broker.emit_after("process_message", message, exception=cancelled)
-                raise
-            attempt.uncancel()
-            return self._broke(message, retries, TimeoutError("the time limit ran out"))
-        except Exception as error:
-            log.exception("job %s: the runner failed", job_id)
-            return self._broke(message, retries, error)
+            try:
+                await self._watch(runner)
+            except asyncio.CancelledError as cancelled:  # a shutdown cancels the attempt
+                runner.cancel(SHUTDOWN)
+                await asyncio.wait({runner}, timeout=CANCEL_GRACE_SECONDS)
+                if not runner.done() or runner.cancelled():
+                    if not runner.done():
+                        self._let_go(runner, job_id)
+                    broker.emit_after("process_message", message, exception=cancelled)
+                    raise
+                # The outcome was known before the shutdown came (e.g. while it was written).
+                asyncio.current_task().uncancel()  # type: ignore[union-attr]
+            timed_out = runner in self._overrun
         finally:
-            self._deadlines.pop(attempt, None)
-            self._overrun.discard(attempt)
+            self._deadlines.pop(runner, None)
+            self._overrun.discard(runner)
+        if not runner.done():  # past its deadline and the grace, it ignores its cancellation
+            self._let_go(runner, job_id)
+            return self._broke(message, retries, TimeoutError("the time limit ran out"))
+        if runner.cancelled():
+            if timed_out:
+                return self._broke(message, retries, TimeoutError("the time limit ran out"))
+            error: BaseException | None = RuntimeError("the attempt was cancelled from within")
+        else:
+            error = runner.exception()
+        if error is not None:
+            if not isinstance(error, Exception):
+                raise error
+            log.error("job %s: the runner failed", job_id, exc_info=error)
+            return self._broke(message, retries, error)
+        outcome = runner.result()
         if type(outcome) is Done:
             broker.emit_after("process_message", message, result=None)
             return message, Verdict.ACK, 0
@@ -111,6 +144,13 @@ class Attempts:
         broker.emit_after("process_message", message, exception=JobGivenUp(job_id))
         return self._failed(message, Verdict.DEAD, 0)
 
+    def _let_go(self, runner: asyncio.Future[Outcome], job_id: str) -> None:
+        """Stop waiting for a job that ignores its cancellation; keep it referenced until it
+        ends (a task nobody references may be collected mid-run)."""
+        log.error("job %s ignores its cancellation: its slot is freed, it is left running", job_id)
+        self._let_go_runners.add(runner)
+        runner.add_done_callback(self._let_go_runners.discard)
+
     def _broke(self, message: MessageProxy, retries: int, error: Exception) -> Settlement:
         """The time limit ran out or the runner itself failed: retry on the policy's backoff
         while retries are left (as the runner recorded it), else dead."""
@@ -120,13 +160,17 @@ class Attempts:
         delay = self._policy.backoff.delay(retries + 1, self._spread())
         return self._failed(message, Verdict.RETRY, int(delay * 1000))
 
-    def _watch(self, attempt: asyncio.Task[Any]) -> None:
-        """Give `attempt` its deadline. One watchdog per queue checks the deadlines (a timer
-        per attempt would cost more than the attempt's own bookkeeping)."""
-        loop = attempt.get_loop()
-        self._deadlines[attempt] = loop.time() + self._time_limit
+    def _watch(self, runner: asyncio.Future[Outcome]) -> asyncio.Future[None]:
+        """Give `runner` its deadline; what is returned ends when the runner ends, or when the
+        watchdog lets it go. One watchdog per queue checks the deadlines (a timer per attempt
+        would cost more than the attempt's own bookkeeping)."""
+        loop = runner.get_loop()
+        ended: asyncio.Future[None] = loop.create_future()
+        runner.add_done_callback(partial(_end, ended))
+        self._deadlines[runner] = (loop.time() + self._time_limit, ended)
         if self._watchdog is None or self._watchdog.done():
             self._watchdog = loop.create_task(self._enforce_deadlines())
+        return ended
 
     def close(self) -> None:
         """Stop the watchdog (on the loop, once no attempt runs)."""
@@ -140,10 +184,14 @@ class Attempts:
         while self._deadlines:
             await asyncio.sleep(tick)
             now = loop.time()
-            for attempt, deadline in list(self._deadlines.items()):
-                if deadline <= now and attempt not in self._overrun:
-                    self._overrun.add(attempt)
-                    attempt.cancel()
+            for runner, (deadline, ended) in list(self._deadlines.items()):
+                if deadline > now:
+                    continue
+                if runner not in self._overrun:
+                    self._overrun.add(runner)
+                    runner.cancel(TIME_LIMIT)
+                elif deadline + CANCEL_GRACE_SECONDS <= now and not ended.done():
+                    ended.set_result(None)  # it ignores the cancellation: let it go
 
     def _failed(self, message: MessageProxy, verdict: Verdict, delay_ms: int) -> Settlement:
         """Count the retry on the message, as Dramatiq's Retries middleware does."""
@@ -151,6 +199,11 @@ class Attempts:
         if verdict is Verdict.DEAD:
             message.fail()
         return message, verdict, delay_ms
+
+
+def _end(ended: asyncio.Future[None], _: object) -> None:
+    if not ended.done():
+        ended.set_result(None)
 
 
 def _job_arguments(message: MessageProxy) -> tuple[str, str, dict[str, Any], int]:

@@ -29,6 +29,10 @@ PERMANENT_ERRORS: tuple[type[DomainError], ...] = (Invalid, NotFound, Forbidden)
 
 MAX_ERROR_MESSAGE = 500
 
+TIME_LIMIT = "time limit"
+SHUTDOWN = "shutdown"
+"""The messages an attempt is cancelled with: past its time limit, or by a worker's shutdown."""
+
 log = logging.getLogger(__name__)
 
 
@@ -187,7 +191,14 @@ class JobRunner:
         except asyncio.CancelledError:
             await self._recorder.flush()
             raise
-        await self._recorder.flush()
+        try:
+            await self._recorder.flush()
+        except asyncio.CancelledError:
+            # The outcome is known: it stands. The transitions stay buffered (a stopping worker
+            # group writes them before it returns).
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                task.uncancel()
         return outcome
 
     async def _attempt(
@@ -209,26 +220,47 @@ class JobRunner:
             self._fail(job_id, attempt, error, started)
             self._record(job_id, JobState.DEAD, attempt, error)
             return GiveUp()
-        except asyncio.CancelledError:
-            # The time limit or a shutdown interrupted the attempt: the broker retries it (or
-            # dead-letters it after the last retry, or puts it back on a shutdown); the record
-            # says so rather than staying active.
-            interrupted = TimeoutError("the attempt was interrupted (time limit or shutdown)")
+        except asyncio.CancelledError as cancelled:
+            current = asyncio.current_task()
+            if current is None or not current.cancelling():
+                # Something the handler awaited was cancelled, not the attempt: a failure.
+                return self._failed(job_id, attempt, cancelled, started, last, policy, retries)
+            # The time limit or a shutdown interrupted the attempt. The record says so rather
+            # than staying active: past the time limit the broker retries it (dead after the
+            # last retry); a shutdown puts its message back on the queue, so it waits again.
+            if cancelled.args[:1] == (TIME_LIMIT,):
+                interrupted = TimeoutError("the time limit ran out")
+                state = JobState.DEAD if last else JobState.RETRYING
+            else:
+                interrupted = TimeoutError("a shutdown interrupted the attempt")
+                state = JobState.RETRYING
             self._fail(job_id, attempt, interrupted, started)
-            self._record(job_id, JobState.DEAD if last else JobState.RETRYING, attempt, interrupted)
+            self._record(job_id, state, attempt, interrupted)
             raise
         except Exception as error:
-            self._fail(job_id, attempt, error, started)
-            if last:
-                self._record(job_id, JobState.DEAD, attempt, error)
-                return GiveUp()
-            delay = self._retry_delay(policy, retries, error)
-            self._record(job_id, JobState.RETRYING, attempt, error, retry_in=delay)
-            return RetryLater(delay)
+            return self._failed(job_id, attempt, error, started, last, policy, retries)
         self._record(job_id, JobState.COMPLETED, attempt, duration_ms=self._since(started))
         return Done()
 
-    def _retry_delay(self, policy: QueuePolicy, retries: int, error: Exception) -> float:
+    def _failed(
+        self,
+        job_id: str,
+        attempt: int,
+        error: BaseException,
+        started: datetime,
+        last: bool,
+        policy: QueuePolicy,
+        retries: int,
+    ) -> Outcome:
+        self._fail(job_id, attempt, error, started)
+        if last:
+            self._record(job_id, JobState.DEAD, attempt, error)
+            return GiveUp()
+        delay = self._retry_delay(policy, retries, error)
+        self._record(job_id, JobState.RETRYING, attempt, error, retry_in=delay)
+        return RetryLater(delay)
+
+    def _retry_delay(self, policy: QueuePolicy, retries: int, error: BaseException) -> float:
         """The policy's backoff, or longer when the error says when to come back (a receiver's
         `Retry-After`), capped at the policy's longest backoff so no job is parked for days."""
         delay = policy.backoff.delay(retries + 1, self._spread())
@@ -236,7 +268,7 @@ class JobRunner:
             delay = max(delay, min(error.retry_after, policy.backoff.max_seconds))
         return delay
 
-    def _fail(self, job_id: str, attempt: int, error: Exception, started: datetime) -> None:
+    def _fail(self, job_id: str, attempt: int, error: BaseException, started: datetime) -> None:
         span = trace.get_current_span()
         span.record_exception(error)
         span.set_status(trace.StatusCode.ERROR, type(error).__name__)
@@ -250,7 +282,7 @@ class JobRunner:
         job_id: str,
         state: JobState,
         attempt: int,
-        error: Exception | None = None,
+        error: BaseException | None = None,
         *,
         duration_ms: float | None = None,
         retry_in: float | None = None,
@@ -269,6 +301,6 @@ class JobRunner:
         )
 
 
-def _describe(error: Exception) -> str:
+def _describe(error: BaseException) -> str:
     text = error.detail if isinstance(error, DomainError) else str(error)
     return text[:MAX_ERROR_MESSAGE]
