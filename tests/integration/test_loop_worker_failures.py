@@ -171,6 +171,11 @@ def test_a_job_that_ignores_its_cancellation_frees_its_slot_and_is_retried_then_
             lambda n: n == 2,
             "the stubborn jobs are retried, then dead",
         )
+        eventually(
+            lambda: _states(group, services),
+            lambda s: s == {JobState.COMPLETED: 3, JobState.DEAD: 2},
+            "their records say dead, not active",
+        )
     finally:
         assert _stop_within(group, 0.5, cleanup=lambda: composition.stop(services))
 

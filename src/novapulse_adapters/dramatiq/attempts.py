@@ -98,8 +98,9 @@ class Attempts:
             return message, Verdict.DEAD if message.failed else Verdict.ACK, 0
         retries: int = message.options.get("retries", 0)
         job_id, task, payload, offset = _job_arguments(message)
+        number = offset + retries + 1
         runner = asyncio.ensure_future(
-            self._runner.run(job_id, task, payload, attempt=offset + retries + 1, retries=retries)
+            self._runner.run(job_id, task, payload, attempt=number, retries=retries)
         )
         try:
             try:
@@ -108,8 +109,8 @@ class Attempts:
                 runner.cancel(SHUTDOWN)
                 await asyncio.wait({runner}, timeout=CANCEL_GRACE_SECONDS)
                 if not runner.done() or runner.cancelled():
-                    if not runner.done():
-                        self._let_go(runner, job_id)
+                    if not runner.done():  # back on the queue: it waits again
+                        self._let_go(runner, job_id, number, dead=False)
                     broker.emit_after("process_message", message, exception=cancelled)
                     raise
                 # The outcome was known before the shutdown came (e.g. while it was written).
@@ -119,7 +120,7 @@ class Attempts:
             self._deadlines.pop(runner, None)
             self._overrun.discard(runner)
         if not runner.done():  # past its deadline and the grace, it ignores its cancellation
-            self._let_go(runner, job_id)
+            self._let_go(runner, job_id, number, dead=retries >= self._policy.max_retries)
             return self._broke(message, retries, TimeoutError("the time limit ran out"))
         if runner.cancelled():
             if timed_out:
@@ -144,10 +145,13 @@ class Attempts:
         broker.emit_after("process_message", message, exception=JobGivenUp(job_id))
         return self._failed(message, Verdict.DEAD, 0)
 
-    def _let_go(self, runner: asyncio.Future[Outcome], job_id: str) -> None:
+    def _let_go(
+        self, runner: asyncio.Future[Outcome], job_id: str, attempt: int, *, dead: bool
+    ) -> None:
         """Stop waiting for a job that ignores its cancellation; keep it referenced until it
         ends (a task nobody references may be collected mid-run)."""
         log.error("job %s ignores its cancellation: its slot is freed, it is left running", job_id)
+        self._runner.let_go(job_id, attempt, dead=dead)
         self._let_go_runners.add(runner)
         runner.add_done_callback(self._let_go_runners.discard)
 

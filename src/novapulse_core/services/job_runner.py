@@ -260,6 +260,13 @@ class JobRunner:
         self._record(job_id, JobState.RETRYING, attempt, error, retry_in=delay)
         return RetryLater(delay)
 
+    def let_go(self, job_id: str, attempt: int, *, dead: bool) -> None:
+        """Record an attempt that ignored its cancellation and was let go (it never recorded
+        its end): failed, then dead or retrying as its message is settled."""
+        error = TimeoutError("the attempt ignored its cancellation and was let go")
+        self._record(job_id, JobState.FAILED, attempt, error)
+        self._record(job_id, JobState.DEAD if dead else JobState.RETRYING, attempt, error)
+
     def _retry_delay(self, policy: QueuePolicy, retries: int, error: BaseException) -> float:
         """The policy's backoff, or longer when the error says when to come back (a receiver's
         `Retry-After`), capped at the policy's longest backoff so no job is parked for days."""
