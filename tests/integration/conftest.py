@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
 import attrs
+import httpx
 import pytest
 from litestar.testing import TestClient
 
 from novapulse_entrypoints.api import create_app
 from novapulse_entrypoints.settings import Settings
+from support.redis_server import RedisServerUnavailable, private_redis_server
 
 from .servers import FAST_HASHING
 
@@ -46,13 +49,14 @@ class Account:
         return {"Authorization": f"Bearer {self.token}"}
 
 
-def login(client: TestClient[Any], email: str, password: str = PASSWORD) -> str:
+def login(client: httpx.Client, email: str, password: str = PASSWORD) -> str:
     response = client.post("/api/v1/auth/login", json={"email": email, "password": password})
     assert response.status_code == 200, response.text
     return str(response.json()["access_token"])
 
 
-def sign_up(client: TestClient[Any], company: str) -> Account:
+def sign_up(client: httpx.Client, company: str, request_id: str | None = None) -> Account:
+    """A new company and its owner, logged in (`client`: a TestClient or a client of a server)."""
     email = f"owner@{company.lower()}.example"
     response = client.post(
         "/api/v1/companies",
@@ -62,6 +66,7 @@ def sign_up(client: TestClient[Any], company: str) -> Account:
             "owner_name": f"{company} Owner",
             "owner_password": PASSWORD,
         },
+        headers={"X-Request-ID": request_id} if request_id else {},
     )
     assert response.status_code == 201, response.text
     body = response.json()
@@ -86,3 +91,15 @@ def acme(client: TestClient[Any]) -> Account:
 @pytest.fixture
 def globex(client: TestClient[Any]) -> Account:
     return sign_up(client, "Globex")
+
+
+@pytest.fixture(scope="module")
+def redis_port() -> Iterator[int]:
+    """A private redis-server for the tests of one module (CI fails without redis-server)."""
+    try:
+        with private_redis_server() as port:
+            yield port
+    except RedisServerUnavailable as error:
+        if os.environ.get("CI"):
+            pytest.fail(str(error))
+        pytest.skip(str(error))

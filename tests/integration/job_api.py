@@ -7,24 +7,7 @@ from typing import Any
 
 from litestar.testing import TestClient
 
-from .conftest import PASSWORD, Account, login
-
-
-def sign_up(client: TestClient[Any], company: str, request_id: str | None = None) -> Account:
-    email = f"owner@{company.lower()}.example"
-    response = client.post(
-        "/api/v1/companies",
-        json={
-            "company_name": company,
-            "owner_email": email,
-            "owner_name": f"{company} Owner",
-            "owner_password": PASSWORD,
-        },
-        headers={"X-Request-ID": request_id} if request_id else {},
-    )
-    assert response.status_code == 201, response.text
-    body = response.json()
-    return Account(body["company"]["id"], body["owner"]["id"], email, login(client, email))
+from .conftest import PASSWORD, Account
 
 
 def add_users(client: TestClient[Any], owner: Account, count: int) -> list[str]:

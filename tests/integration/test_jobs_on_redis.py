@@ -3,7 +3,6 @@ run the jobs, a real SMTP server receives the emails, and the job records tell t
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -15,10 +14,9 @@ import redis
 from litestar.testing import TestClient
 
 from novapulse_entrypoints.api import create_app
-from support.redis_server import RedisServerUnavailable, private_redis_server
 
-from .conftest import make_settings
-from .job_api import add_users, email_queue, job, jobs, moments, recipient, sign_up, states, walk
+from .conftest import make_settings, sign_up
+from .job_api import add_users, email_queue, job, jobs, moments, recipient, states, walk
 from .job_servers import Inbox, Workers, eventually, smtp_server
 from .servers import SHARED_KEYS
 
@@ -39,17 +37,6 @@ BROKER_CLOCK_GRANULARITY = 0.001
 
 
 # Fixtures
-
-
-@pytest.fixture(scope="module")
-def redis_port() -> Iterator[int]:
-    try:
-        with private_redis_server() as port:
-            yield port
-    except RedisServerUnavailable as error:
-        if os.environ.get("CI"):
-            pytest.fail(str(error))
-        pytest.skip(str(error))
 
 
 @pytest.fixture

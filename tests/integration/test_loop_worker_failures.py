@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -19,7 +18,6 @@ from novapulse_core.domain.errors import Conflict
 from novapulse_core.domain.jobs import JobState, JobTransition, QueueName
 from novapulse_entrypoints import container as composition
 from novapulse_entrypoints.worker import WorkerGroup
-from support.redis_server import RedisServerUnavailable, private_redis_server
 
 from .conftest import make_settings
 from .job_servers import eventually
@@ -248,17 +246,6 @@ def test_a_shutdown_while_a_completed_attempt_is_written_does_not_run_the_job_ag
 
 
 # On Redis
-
-
-@pytest.fixture(scope="module")
-def redis_port() -> Iterator[int]:
-    try:
-        with private_redis_server() as port:
-            yield port
-    except RedisServerUnavailable as error:
-        if os.environ.get("CI"):
-            pytest.fail(str(error))
-        pytest.skip(str(error))
 
 
 @pytest.fixture

@@ -24,8 +24,7 @@ from novapulse_entrypoints.settings import SettingsError
 from support.metrics import Scrape
 from support.redis_server import RedisServerUnavailable, private_redis_server
 
-from .conftest import make_settings
-from .job_api import sign_up
+from .conftest import make_settings, sign_up
 from .job_servers import Workers, eventually, smtp_server
 from .servers import SHARED_KEYS, free_port, running_server
 

@@ -21,7 +21,7 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from integration.conftest import PASSWORD
+from integration.conftest import PASSWORD, sign_up
 from integration.job_servers import Inbox, smtp_server
 from integration.servers import Server, running_server
 from integration.test_webhooks_http import Receiver
@@ -149,21 +149,9 @@ _companies = iter(range(1_000_000))
 
 @pytest.fixture
 def company(server: Server) -> Iterator[Company]:
-    name = f"Pages{next(_companies)}"
-    owner = f"owner@{name.lower()}.example"
     with httpx.Client(base_url=server.base, timeout=10) as api:
-        response = api.post(
-            "/api/v1/companies",
-            json={
-                "company_name": name,
-                "owner_email": owner,
-                "owner_name": f"{name} Owner",
-                "owner_password": PASSWORD,
-            },
-        )
-        assert response.status_code == 201, response.text
-        login = api.post("/api/v1/auth/login", json={"email": owner, "password": PASSWORD})
-        yield Company(api, owner, login.json()["access_token"])
+        owner = sign_up(api, f"Pages{next(_companies)}")
+        yield Company(api, owner.email, owner.token)
 
 
 def sign_in(page: Page, email: str, *, to: str) -> None:
