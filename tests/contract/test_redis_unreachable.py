@@ -41,6 +41,7 @@ def _calls(client: Redis, clock: FrozenClock) -> dict[str, Callable[[], Awaitabl
     token = RefreshToken("a" * 64, "fam-1", "user-1", "co-1", ("pwd",), now, later, later)
     return {
         "limiter.hit": lambda: limiter.hit("k", 1, WINDOW),
+        "limiter.hit_all": lambda: limiter.hit_all([("k", 1, WINDOW), ("j", 1, WINDOW)]),
         "limiter.peek": lambda: limiter.peek("k", 1, WINDOW),
         "limiter.reset": lambda: limiter.reset("k"),
         "replays.claim": lambda: replays.claim("user-1", 1, later),

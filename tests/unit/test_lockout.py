@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 import pytest
@@ -197,6 +198,9 @@ class UnreachableLimiter:
         raise Unavailable("down")
 
     async def peek(self, key: str, limit: int, window: timedelta) -> RateDecision:
+        raise Unavailable("down")
+
+    async def hit_all(self, hits: Sequence[tuple[str, int, timedelta]]) -> list[RateDecision]:
         raise Unavailable("down")
 
     async def reset(self, key: str) -> None:

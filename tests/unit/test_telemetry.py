@@ -4,7 +4,7 @@ when a backend is down."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
 import pytest
@@ -39,6 +39,9 @@ class DownLimiter:
         raise Unavailable("redis is down")
 
     async def peek(self, key: str, limit: int, window: timedelta) -> RateDecision:
+        raise Unavailable("redis is down")
+
+    async def hit_all(self, hits: Sequence[tuple[str, int, timedelta]]) -> list[RateDecision]:
         raise Unavailable("redis is down")
 
     async def reset(self, key: str) -> None:
@@ -85,6 +88,35 @@ async def test_every_fail_open_of_the_login_limits_is_counted_as_the_core_counts
     assert seen.value("novapulse_rate_limit_fail_open_total", policy="auth:password") == 2
     assert seen.value("novapulse_rate_limit_fail_open_total", policy="auth:code") == 1
     assert seen.total("novapulse_rate_limit_decisions_total") == 0
+
+
+async def test_the_metered_limiter_counts_each_budget_of_a_hit_all() -> None:
+    exporter = MetricsExporter()
+    limiter = MeteredRateLimiter(InMemoryRateLimiter(FrozenClock()), exporter.metrics)
+    budgets = [("route:user:u-1", 1, WINDOW), ("route:company:c-1", 5, WINDOW)]
+
+    await limiter.hit_all(budgets)
+    await limiter.hit_all(budgets)  # refused by the user's budget: the company's is not asked
+
+    seen = scrape(exporter)
+    name = "novapulse_rate_limit_decisions_total"
+    assert seen.value(name, policy="route:user", decision="allowed") == 1
+    assert seen.value(name, policy="route:user", decision="refused") == 1
+    assert seen.value(name, policy="route:company", decision="allowed") == 1
+
+
+async def test_a_hit_all_on_a_limiter_that_cannot_be_reached_counts_a_fail_open_per_budget() -> (
+    None
+):
+    exporter = MetricsExporter()
+    limiter = MeteredRateLimiter(DownLimiter(), exporter.metrics)
+
+    with pytest.raises(Unavailable):
+        await limiter.hit_all([("route:user:u-1", 1, WINDOW), ("route:company:c-1", 5, WINDOW)])
+
+    seen = scrape(exporter)
+    assert seen.value("novapulse_rate_limit_fail_open_total", policy="route:user") == 1
+    assert seen.value("novapulse_rate_limit_fail_open_total", policy="route:company") == 1
 
 
 async def test_a_refusal_still_reaches_the_caller_through_the_metered_limiter() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import deque
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from novapulse_core.domain.limits import RateDecision
@@ -32,6 +33,23 @@ class InMemoryRateLimiter:
                 return _refusal(hits, window, now)
             hits.append(now)
             return RateDecision(allowed=True, remaining=limit - len(hits))
+
+    async def hit_all(self, hits: Sequence[tuple[str, int, timedelta]]) -> list[RateDecision]:
+        with self._lock:
+            self._sweep()
+            now = self._clock.now()
+            counted: list[tuple[deque[datetime], int]] = []
+            for key, limit, window in hits:
+                live = self._live_hits(key, window, now)
+                if len(live) >= limit:  # refused: nothing recorded, the answers stop here
+                    peeked = [RateDecision(allowed=True, remaining=n - len(h)) for h, n in counted]
+                    return [*peeked, _refusal(live, window, now)]
+                counted.append((live, limit))
+            decisions = []
+            for live, limit in counted:
+                live.append(now)
+                decisions.append(RateDecision(allowed=True, remaining=limit - len(live)))
+            return decisions
 
     async def peek(self, key: str, limit: int, window: timedelta) -> RateDecision:
         with self._lock:

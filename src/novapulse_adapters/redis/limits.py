@@ -11,7 +11,9 @@ semantics exactly, and several API processes on one Redis share one budget. The 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
@@ -49,6 +51,33 @@ _RECORD = f"""
   redis.call('PEXPIRE', KEYS[1], math.ceil(window / 1000) + {GC_GRACE // timedelta(milliseconds=1)})
 """
 
+# KEYS: the budgets' hits. ARGV: now, then window (us) and limit of each key in turn. Every key
+# is trimmed and counted in order until one refuses; only when none does is the hit recorded
+# in each (as `_HIT` records it). The reply is one integer per key answered, as `_HIT`'s:
+# the array stops at the first refusal, which is then its last (negative) element.
+_HIT_ALL_TEXT = f"""
+local now = tonumber(ARGV[1])
+local counts = {{}}
+for k, key in ipairs(KEYS) do
+  local window = tonumber(ARGV[2 * k])
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  local n = redis.call('ZCARD', key)
+  if n >= tonumber(ARGV[2 * k + 1]) then
+    local oldest = redis.call('ZRANGE', key, 0, 0)[1]
+    if oldest then counts[k] = -tonumber(string.match(oldest, '^%d+')) else counts[k] = -now end
+    return counts
+  end
+  counts[k] = n
+end
+for k, key in ipairs(KEYS) do
+  local i = counts[k]
+  while redis.call('ZADD', key, 'NX', ARGV[1], ARGV[1] .. ':' .. i) == 0 do i = i + 1 end
+  redis.call('PEXPIRE', key,
+    math.ceil(tonumber(ARGV[2 * k]) / 1000) + {GC_GRACE // timedelta(milliseconds=1)})
+end
+return counts
+"""
+
 
 class _Script:
     """A Lua script's text and SHA-1 (its name for EVALSHA)."""
@@ -60,11 +89,12 @@ class _Script:
 
 _HIT = _Script(_DECIDE.replace("RECORD", _RECORD.strip()))
 _PEEK = _Script(_DECIDE.replace("RECORD", ""))
+_HIT_ALL = _Script(_HIT_ALL_TEXT)
 
 
 class RedisRateLimiter:
-    """`RateLimiter` on Redis, on the injected clock: `hit` and `peek` are one EVALSHA each,
-    `reset` one DEL.
+    """`RateLimiter` on Redis, on the injected clock: `hit`, `hit_all` (whatever the number of
+    budgets) and `peek` are one EVALSHA each, `reset` one DEL.
 
     A Redis that cannot be reached raises `Unavailable`: failing open is the caller's choice
     (a wrapper that allows and counts), not this adapter's.
@@ -83,10 +113,30 @@ class RedisRateLimiter:
                 _HIT.sha, 1, self._prefix + key, now, window_us, limit
             )
         except NoScriptError:
-            reply = await self._load_and_run(_HIT, self._prefix + key, now, window_us, limit)
+            reply = await self._load_and_run(_HIT, [self._prefix + key], now, window_us, limit)
         except UNREACHABLE as error:
             raise unavailable() from error
         return _decision(int(reply), limit - 1, now, window_us)
+
+    async def hit_all(self, hits: Sequence[tuple[str, int, timedelta]]) -> list[RateDecision]:
+        if not hits:
+            return []
+        now = micros(self._clock.now())
+        keys = [self._prefix + key for key, _, _ in hits]
+        args: list[int] = [now]
+        for _, limit, window in hits:
+            args += (window // _MICROSECOND, limit)
+        try:
+            replies = await self._client.evalsha(_HIT_ALL.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            replies = await self._load_and_run(_HIT_ALL, keys, *args)
+        except UNREACHABLE as error:
+            raise unavailable() from error
+        spent = int(replies[-1]) >= 0  # else the last answer is the refusal, nothing recorded
+        return [
+            _decision(int(reply), limit - 1 if spent else limit, now, window // _MICROSECOND)
+            for reply, (_, limit, window) in zip(replies, hits, strict=False)
+        ]
 
     async def peek(self, key: str, limit: int, window: timedelta) -> RateDecision:
         now = micros(self._clock.now())
@@ -96,7 +146,7 @@ class RedisRateLimiter:
                 _PEEK.sha, 1, self._prefix + key, now, window_us, limit
             )
         except NoScriptError:
-            reply = await self._load_and_run(_PEEK, self._prefix + key, now, window_us, limit)
+            reply = await self._load_and_run(_PEEK, [self._prefix + key], now, window_us, limit)
         except UNREACHABLE as error:
             raise unavailable() from error
         return _decision(int(reply), limit, now, window_us)
@@ -107,11 +157,11 @@ class RedisRateLimiter:
         except UNREACHABLE as error:
             raise unavailable() from error
 
-    async def _load_and_run(self, script: _Script, key: str, *args: int) -> int:
+    async def _load_and_run(self, script: _Script, keys: list[str], *args: int) -> Any:
         """Load a script the server lacks (restarted, flushed) and run it: once per server."""
         try:
             await self._client.script_load(script.text)
-            return int(await self._client.evalsha(script.sha, 1, key, *args))
+            return await self._client.evalsha(script.sha, len(keys), *keys, *args)
         except UNREACHABLE as error:
             raise unavailable() from error
 

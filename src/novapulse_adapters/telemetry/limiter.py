@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from novapulse_adapters.telemetry.metrics import Metrics
@@ -21,7 +21,8 @@ class MeteredRateLimiter:
     """Wraps any `RateLimiter`: every `hit` and `peek` answer is counted as a decision, and
     every `Unavailable` from the wrapped limiter as a fail-open before it is re-raised (the
     core's callers let the attempt through when the limiter cannot be reached; the count
-    matches their own `failed_open`)."""
+    matches their own `failed_open`). `hit_all` counts per budget: each answer it gives as a
+    decision, and each of its budgets as a fail-open when the limiter cannot be reached."""
 
     def __init__(
         self,
@@ -42,6 +43,17 @@ class MeteredRateLimiter:
             raise
         self._metrics.rate_limit_decision(self._policy(key), allowed=decision.allowed)
         return decision
+
+    async def hit_all(self, hits: Sequence[tuple[str, int, timedelta]]) -> list[RateDecision]:
+        try:
+            decisions = await self._limiter.hit_all(hits)
+        except Unavailable:
+            for key, _, _ in hits:
+                self._metrics.rate_limit_failed_open(self._policy(key))
+            raise
+        for (key, _, _), decision in zip(hits, decisions, strict=False):  # stop at a refusal
+            self._metrics.rate_limit_decision(self._policy(key), allowed=decision.allowed)
+        return decisions
 
     async def peek(self, key: str, limit: int, window: timedelta) -> RateDecision:
         try:

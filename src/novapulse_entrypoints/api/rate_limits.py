@@ -67,8 +67,8 @@ PASS = Verdict([])
 
 
 class RouteLimits:
-    """Spends a request's budgets on the limiter (memory, or Redis shared by every node),
-    which `limiter` gives at the first request."""
+    """Spends a request's budgets on the limiter (memory, or Redis shared by every node), all
+    of them in one call (one Redis round trip), which `limiter` gives at the first request."""
 
     def __init__(
         self, limiter: Callable[[], RateLimiter], tokens: TokenIssuer, limits: RateLimits
@@ -83,16 +83,17 @@ class RouteLimits:
         if not budgets:
             return PASS
         limiter = self._limiter or self._resolve()
-        decisions: list[tuple[Budget, RateDecision]] = []
-        try:
-            for key, budget in budgets:
-                decision = await limiter.hit(key, budget.limit, budget.window)
-                decisions.append((budget, decision))
-                if not decision.allowed:  # a user refused spends nothing of its company's
-                    return Verdict(_headers(decisions), decision.retry_after)
+        try:  # all or none: a request refused by one budget spends none of the others
+            answers = await limiter.hit_all(
+                [(key, budget.limit, budget.window) for key, budget in budgets]
+            )
         except Unavailable:
             return PASS  # fail open; the metered limiter counted it
-        return Verdict(_headers(decisions))
+        decisions = [
+            (budget, answer) for (_, budget), answer in zip(budgets, answers, strict=False)
+        ]
+        last = answers[-1]  # the answers stop at a refusal
+        return Verdict(_headers(decisions), None if last.allowed else last.retry_after)
 
     def _resolve(self) -> RateLimiter:
         self._limiter = self._provide_limiter()
