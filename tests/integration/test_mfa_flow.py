@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -20,7 +21,8 @@ def post(client: TestClient[Any], path: str, body: dict[str, Any], token: str | 
 
 
 def enrol(client: TestClient[Any], token: str) -> tuple[pyotp.TOTP, list[str]]:
-    setup = post(client, "/auth/mfa/setup", {}, token)
+    """Set up MFA with a full session: the current password goes with the setup."""
+    setup = post(client, "/auth/mfa/setup", {"password": PASSWORD}, token)
     assert setup.status_code == 200, setup.text
     body = setup.json()
     assert body["otpauth_uri"].startswith("otpauth://totp/")
@@ -127,7 +129,9 @@ def test_a_role_that_requires_mfa_is_sent_to_enrol_before_full_access(
     blocked = client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {enrolment}"})
     assert blocked.status_code == 403
 
-    setup = post(client, "/auth/mfa/setup", {}, enrolment).json()
+    setup = client.post(
+        "/api/v1/auth/mfa/setup", headers={"Authorization": f"Bearer {enrolment}"}
+    ).json()  # no password and no body: the login just proved the password
     code = pyotp.TOTP(setup["secret"]).now()
     confirmed = post(client, "/auth/mfa/confirm", {"code": code}, enrolment).json()
     session = confirmed["session"]
@@ -136,6 +140,55 @@ def test_a_role_that_requires_mfa_is_sent_to_enrol_before_full_access(
     assert client.get("/api/v1/users/me", headers=full).json()["id"] == member.user_id
     spent = client.get("/api/v1/auth/mfa", headers={"Authorization": f"Bearer {enrolment}"})
     assert spent.status_code == 401
+
+
+def test_starting_mfa_setup_with_a_full_session_needs_the_current_password(
+    client: TestClient[Any], acme: Account
+) -> None:
+    missing = post(client, "/auth/mfa/setup", {}, acme.token)
+    assert missing.status_code == 422
+    assert missing.headers["content-type"].startswith("application/problem+json")
+    assert "current password is needed" in missing.json()["detail"]
+    no_body = client.post("/api/v1/auth/mfa/setup", headers=acme.headers)
+    assert no_body.status_code == 422
+
+    wrong = post(client, "/auth/mfa/setup", {"password": "not it"}, acme.token)
+    assert wrong.status_code == 401
+    assert wrong.headers["content-type"].startswith("application/problem+json")
+    assert wrong.json()["detail"] == "the current password is wrong"
+    status = client.get("/api/v1/auth/mfa", headers=acme.headers).json()
+    assert status["pending"] is False, "no setup was started"
+
+    right = post(client, "/auth/mfa/setup", {"password": PASSWORD}, acme.token)
+    assert right.status_code == 200, right.text
+    assert client.get("/api/v1/auth/mfa", headers=acme.headers).json()["pending"] is True
+
+
+def test_wrong_passwords_at_mfa_setup_share_the_login_budget(
+    client: TestClient[Any], acme: Account
+) -> None:
+    statuses = [
+        post(client, "/auth/mfa/setup", {"password": f"guess {n}"}, acme.token).status_code
+        for n in range(5)
+    ]
+    assert statuses == [401] * 5
+    refused = post(client, "/auth/mfa/setup", {"password": PASSWORD}, acme.token)
+    assert refused.status_code == 429
+    assert int(refused.headers["retry-after"]) > 0
+    login_refused = post(client, "/auth/login", {"email": acme.email, "password": PASSWORD})
+    assert login_refused.status_code == 429
+
+
+def test_the_setup_body_is_documented_with_its_password(client: TestClient[Any]) -> None:
+    document = client.get("/schema/openapi.json").json()
+    operation = document["paths"]["/api/v1/auth/mfa/setup"]["post"]
+    body = operation["requestBody"]
+    assert body.get("required") is not True
+    schema = body["content"]["application/json"]["schema"]
+    assert "MfaSetupRequest" in json.dumps(schema)
+    setup_request = document["components"]["schemas"]["MfaSetupRequest"]
+    assert "password" in setup_request["properties"]
+    assert "password" not in setup_request.get("required", [])
 
 
 def test_disabling_mfa_needs_the_password_and_a_current_code(

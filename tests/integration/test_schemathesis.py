@@ -27,6 +27,7 @@ from .conftest import PASSWORD, Account, add_user, make_settings, sign_up
 SCHEMA_PATH = "/schema/openapi.json"
 RESOLVED_URLS = {("POST", "/api/v1/webhooks"), ("PATCH", "/api/v1/webhooks/{endpoint_id}")}
 DELETE_DEPARTMENT = ("DELETE", "/api/v1/departments/{department_id}")
+MFA_SETUP = ("POST", "/api/v1/auth/mfa/setup")
 
 
 @attrs.frozen
@@ -122,5 +123,9 @@ def test_every_operation_answers_as_the_schema_documents(case: Case[Any]) -> Non
     excluded = [allow_header_conformance]
     if (case.method.upper(), case.path) in RESOLVED_URLS:
         # A webhook URL must resolve to a public address: no schema can say which do.
+        excluded.append(positive_data_acceptance)
+    if (case.method.upper(), case.path) == MFA_SETUP:
+        # A full session must send the right password, an enrol-only token need not: the schema
+        # cannot say which token a request carries, nor what a user's password is.
         excluded.append(positive_data_acceptance)
     case.call_and_validate(excluded_checks=excluded)

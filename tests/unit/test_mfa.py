@@ -8,12 +8,14 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pytest
 
 from novapulse_core.domain import events
+from novapulse_core.domain.auth import EnrollmentRequired
 from novapulse_core.domain.errors import Conflict, Invalid, RateLimited, Unauthenticated
 from novapulse_core.domain.identity import Role
 from novapulse_core.domain.mfa import MfaStatus
 from novapulse_core.services import MfaService
 
 from .kit import (
+    CLIENT,
     LIMITS,
     MFA_ISSUER,
     PASSWORD,
@@ -101,6 +103,63 @@ async def test_restarting_a_pending_setup_replaces_the_secret(
     with pytest.raises(Invalid):
         await platform.mfa.confirm_enrollment(member.principal, platform.code(first.secret))
     await platform.mfa.confirm_enrollment(member.principal, platform.code(second.secret))
+
+
+# Starting setup through a bearer token: a stolen full-access token alone cannot bind an
+# authenticator of the thief's to the account.
+
+
+async def test_starting_mfa_setup_with_a_full_session_needs_the_current_password(
+    platform: Platform, member: Member
+) -> None:
+    session = await platform.session(member)
+
+    with pytest.raises(Invalid) as missing:
+        await platform.auth.start_enrollment(session.access_token)
+    assert missing.value.extra["field"] == "password"
+    assert not (await platform.mfa.status(member.principal)).pending
+
+    setup = await platform.auth.start_enrollment(session.access_token, password=PASSWORD)
+
+    assert (await platform.mfa.status(member.principal)).pending
+    done = await platform.auth.confirm_enrollment(session.access_token, platform.code(setup.secret))
+    assert len(done.recovery_codes) == 10
+
+
+async def test_a_wrong_password_does_not_start_mfa_setup_and_counts_as_a_failed_attempt(
+    platform: Platform, member: Member
+) -> None:
+    session = await platform.session(member)
+
+    with pytest.raises(Unauthenticated):
+        await platform.auth.start_enrollment(
+            session.access_token, password="not the password", client=CLIENT
+        )
+
+    assert await platform.mfa_store.get(member.user.company_id, member.user.id) is None
+    for _ in range(LIMITS.password_per_account - 1):
+        with pytest.raises(Unauthenticated):
+            await platform.auth.login(member.user.email, "not the password", client=CLIENT)
+    with pytest.raises(RateLimited):
+        await platform.auth.start_enrollment(session.access_token, password=PASSWORD)
+    with pytest.raises(RateLimited):
+        await platform.login(member)
+
+
+async def test_an_enrol_only_token_starts_mfa_setup_without_the_password_again(
+    platform: Platform, acme: Tenant, member: Member
+) -> None:
+    await platform.companies.require_mfa_for(acme.owner.principal, [Role.MEMBER])
+    outcome = await platform.login(member)
+    assert isinstance(outcome, EnrollmentRequired)
+
+    setup = await platform.auth.start_enrollment(outcome.enrollment_token)
+
+    assert (await platform.mfa.status(member.principal)).pending
+    done = await platform.auth.confirm_enrollment(
+        outcome.enrollment_token, platform.code(setup.secret)
+    )
+    assert done.session is not None
 
 
 async def test_setup_cannot_start_again_once_enabled(

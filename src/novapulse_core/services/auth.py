@@ -36,6 +36,7 @@ from novapulse_core.domain.identity import (
     normalise_email,
 )
 from novapulse_core.domain.limits import AttemptLimits
+from novapulse_core.domain.mfa import TotpSetup
 from novapulse_core.domain.sessions import LoginChallenge, SessionPolicy, new_token, token_digest
 from novapulse_core.ports import (
     ChallengeStore,
@@ -171,6 +172,26 @@ class AuthService:
         session = await self._sessions.start(user, (PASSWORD, ONE_TIME_PASSWORD))
         return EnrollmentCompleted(recovery_codes=codes, session=session)
 
+    async def start_enrollment(
+        self, access_token: str, *, password: str | None = None, client: str | None = None
+    ) -> TotpSetup:
+        """Start the caller's MFA setup (see `MfaService.start_enrollment`). With a full-scope
+        token the caller's current password is needed too, checked against the same budget as
+        wrong logins: a stolen access token alone cannot bind someone else's authenticator.
+        An `mfa_enroll` token was issued by a password login moments ago, so it needs none."""
+        claims = await self._verified(access_token)
+        principal = await self._principal(claims)
+        if claims.scope is not TokenScope.MFA_ENROLL:
+            if password is None:
+                raise Invalid(
+                    "the current password is needed to start MFA setup with a full session",
+                    extra={"field": "password"},
+                )
+            user = await self._active_user(claims.company_id, claims.subject)
+            account = await self._check_password(user, password, client, field="password")
+            await self._attempts.succeeded(Proof.PASSWORD, account)
+        return await self._mfa.start_enrollment(principal)
+
     async def change_password(
         self, actor: Principal, *, current: str, new: str, client: str | None = None
     ) -> None:
@@ -178,11 +199,7 @@ class AuthService:
         as wrong logins, and a change ends every session of the user (refresh tokens revoked;
         access tokens already issued live out their short lifetime)."""
         user = await self._active_user(actor.company_id, actor.user_id)
-        account = _account(user.email)
-        await self._attempts.check(Proof.PASSWORD, account, client)
-        if not self._hasher.verify(user.password_hash, current):
-            await self._attempts.failed(Proof.PASSWORD, account, client)
-            raise Unauthenticated("the current password is wrong")
+        account = await self._check_password(user, current, client, field="current_password")
         check_password_strength(new)
         await self._attempts.succeeded(Proof.PASSWORD, account)
         changed = attrs.evolve(
@@ -217,6 +234,20 @@ class AuthService:
     async def authenticate_for_enrollment(self, token: str) -> Principal:
         """Like `authenticate`, but an `mfa_enroll` token passes too: for the MFA setup routes."""
         return await self._principal(await self._verified(token))
+
+    async def _check_password(
+        self, user: User, password: str, client: str | None, *, field: str
+    ) -> str:
+        """Check the user's current password, sent as `field`, within its account's password
+        budget (a wrong one counts like a wrong login and raises `Unauthenticated` naming the
+        field: the body is wrong, not the token); returns the account key, for the caller to
+        record the success once its step is done."""
+        account = _account(user.email)
+        await self._attempts.check(Proof.PASSWORD, account, client)
+        if not self._hasher.verify(user.password_hash, password):
+            await self._attempts.failed(Proof.PASSWORD, account, client)
+            raise Unauthenticated("the current password is wrong", extra={"field": field})
+        return account
 
     async def _after_password(self, user: User) -> LoginOutcome:
         if await self._mfa.is_enabled(user):

@@ -97,7 +97,10 @@ class MfaService:
         return record is not None and record.enabled
 
     async def start_enrollment(self, actor: Principal) -> TotpSetup:
-        """A new secret for the actor, pending until confirmed; restarting replaces it."""
+        """A new secret for the actor, pending until confirmed; restarting replaces it.
+
+        This does not prove who the actor is: the API starts setup through
+        `AuthService.start_enrollment`, which asks a full session for the current password."""
         user = await self._users.get(actor.company_id, actor.user_id)
         record = await self._store.get(user.company_id, user.id)
         if record is not None and record.enabled:

@@ -68,6 +68,13 @@ class CodeRequest(msgspec.Struct, forbid_unknown_fields=True):
     code: Code
 
 
+class MfaSetupRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """`password`: the caller's current password, needed with a full session (a wrong one
+    counts like a wrong login); an enrol-only token needs none and may send no body."""
+
+    password: Password | None = None
+
+
 class DisableMfaRequest(msgspec.Struct, forbid_unknown_fields=True):
     password: Password
     code: Code

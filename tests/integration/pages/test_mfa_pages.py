@@ -17,6 +17,12 @@ def test_an_owner_turns_mfa_on_keeps_the_recovery_codes_and_signs_in_through_the
     sign_in(page, company.owner_email, to="/ui/mfa")
     expect(page.locator("#status")).to_have_text("MFA is off.")
 
+    page.get_by_label("Current password").fill("not the password")
+    page.get_by_role("button", name="Start setup").click()
+    expect(page.get_by_role("alert")).to_have_text("the current password is wrong")
+    expect(page).to_have_url(re.compile(r"/ui/mfa$"))
+    expect(page.locator("#setup")).to_be_hidden()
+    page.get_by_label("Current password").fill(PASSWORD)
     page.get_by_role("button", name="Start setup").click()
     expect(page.locator("#secret")).to_have_text(re.compile(r"^[A-Z2-7]{16,}$"))
     secret = page.locator("#secret").inner_text()
@@ -77,6 +83,7 @@ def test_a_user_whose_role_requires_mfa_is_sent_to_set_it_up_and_then_gets_a_ses
     expect(page).to_have_url(re.compile(r"/ui/mfa$"))
     expect(page.get_by_role("status").first).to_contain_text("requires MFA for your role")
     expect(page.get_by_role("navigation", name="Pages")).to_be_hidden()
+    expect(page.get_by_label("Current password")).to_be_hidden()  # the sign-in just proved it
 
     page.get_by_role("button", name="Start setup").click()
     expect(page.locator("#secret")).not_to_be_empty()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from litestar import Controller, get, post
+from litestar.openapi.spec import Operation, RequestBody
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
@@ -10,6 +13,7 @@ from novapulse_entrypoints.api.auth_schemas import (
     CodeRequest,
     DisableMfaRequest,
     EnrollmentConfirmedOut,
+    MfaSetupRequest,
     MfaStatusOut,
     RecoveryCodesOut,
     TotpSetupOut,
@@ -19,6 +23,15 @@ from novapulse_entrypoints.api.auth_schemas import (
 )
 from novapulse_entrypoints.api.deps import Bearer, Caller, ClientAddress, Enrolling, Services
 from novapulse_entrypoints.api.problems import AUTHED_ERRORS
+
+
+@dataclass
+class OptionalBodyOperation(Operation):
+    """An operation whose JSON body may be left out (Litestar marks every body required)."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.request_body, RequestBody):
+            self.request_body.required = False
 
 
 class MfaController(Controller):
@@ -32,12 +45,25 @@ class MfaController(Controller):
     @post(
         "/setup",
         operation_id="mfa-setup",
+        operation_class=OptionalBodyOperation,
         responses=AUTHED_ERRORS,
         status_code=200,
         summary="Start TOTP setup: secret, otpauth URI and QR code (pending until confirmed)",
+        description=(
+            "With a full session the body carries the caller's current `password` (missing: "
+            "422; wrong: 401, counted like a wrong login); an enrol-only token needs no body."
+        ),
     )
-    async def setup(self, enrolling: Enrolling, services: Services) -> TotpSetupOut:
-        return totp_setup_out(await services.mfa.start_enrollment(enrolling))
+    async def setup(
+        self,
+        services: Services,
+        bearer: Bearer,
+        client: ClientAddress,
+        data: JSONBody[MfaSetupRequest | None] = None,
+    ) -> TotpSetupOut:
+        password = data.password if data is not None else None
+        setup = await services.auth.start_enrollment(bearer, password=password, client=client)
+        return totp_setup_out(setup)
 
     @post(
         "/confirm",

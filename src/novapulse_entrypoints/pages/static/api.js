@@ -138,7 +138,7 @@ export async function api(method, path, body, { enrollment = false } = {}) {
     try {
       return await send(method, path, body, token);
     } catch (error) {
-      if (error.status === 401) goSignIn("expired");
+      if (error.status === 401 && !error.problem.field) goSignIn("expired");
       throw error;
     }
   }
@@ -146,7 +146,8 @@ export async function api(method, path, body, { enrollment = false } = {}) {
   try {
     return await send(method, path, body, sessionStorage.getItem(KEYS.access));
   } catch (error) {
-    if (error.status !== 401) throw error;
+    // A 401 naming a `field` is about a credential in the body (a wrong password), not the token.
+    if (error.status !== 401 || error.problem.field) throw error;
     if (!(await refreshTokens())) goSignIn("expired");
     return send(method, path, body, sessionStorage.getItem(KEYS.access));
   }

@@ -23,12 +23,19 @@ function describe(status) {
   return "MFA is off.";
 }
 
+/** The current password is asked only of a full session (an enrol-only one just proved it). */
+function showPasswordField() {
+  byId("setup-password-field").hidden = enrolling();
+  byId("setup-password").required = !enrolling();
+}
+
 async function loadStatus() {
   const status = await api("GET", "/api/v1/auth/mfa", undefined, ENROLLING);
   byId("status").textContent = describe(status);
   byId("setup-card").hidden = status.enabled;
   byId("manage-card").hidden = !status.enabled;
   if (!status.enabled) byId("setup").hidden = true;
+  showPasswordField();
 }
 
 function showCodes(codes) {
@@ -43,11 +50,17 @@ function showCodes(codes) {
   byId("codes-card").scrollIntoView();
 }
 
+function setupBody() {
+  return enrolling() ? undefined : { password: byId("setup-password").value };
+}
+
 async function startSetup(event) {
-  const button = event.currentTarget;
+  event.preventDefault();
+  const button = event.submitter ?? byId("start-setup");
   button.disabled = true;
   try {
-    const setup = await api("POST", "/api/v1/auth/mfa/setup", undefined, ENROLLING);
+    const setup = await api("POST", "/api/v1/auth/mfa/setup", setupBody(), ENROLLING);
+    byId("setup-password").value = "";
     byId("qr").src = qrImage(setup.qr_svg);
     byId("secret").textContent = setup.secret;
     byId("account").textContent = `${setup.account} (${setup.issuer})`;
@@ -115,7 +128,8 @@ if (enrolling()) {
   say(message, "Your company requires MFA for your role: set it up to continue.", "info");
 }
 byId("continue").href = ["owner", "admin"].includes(user?.role) ? "/ui/jobs" : "/ui/mfa";
-byId("start-setup").addEventListener("click", startSetup);
+showPasswordField();
+byId("setup-form").addEventListener("submit", startSetup);
 byId("confirm-form").addEventListener("submit", (e) => submit(e, confirm));
 byId("regenerate-form").addEventListener("submit", (e) => submit(e, regenerate));
 byId("disable-form").addEventListener("submit", (e) => submit(e, disable));
