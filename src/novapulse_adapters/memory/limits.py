@@ -25,14 +25,8 @@ class InMemoryRateLimiter:
         self._since_sweep = 0
 
     async def hit(self, key: str, limit: int, window: timedelta) -> RateDecision:
-        with self._lock:
-            self._sweep()
-            now = self._clock.now()
-            hits = self._live_hits(key, window, now)
-            if len(hits) >= limit:
-                return _refusal(hits, window, now)
-            hits.append(now)
-            return RateDecision(allowed=True, remaining=limit - len(hits))
+        (decision,) = await self.hit_all([(key, limit, window)])
+        return decision
 
     async def hit_all(self, hits: Sequence[tuple[str, int, timedelta]]) -> list[RateDecision]:
         with self._lock:
