@@ -158,15 +158,12 @@ class LoopWorker(Worker):
 
     def hand_over(self, messages: list[MessageProxy]) -> None:
         """From the feeder: queue `messages` for the loop; wake it unless a wake-up is due."""
-        with self._handed_lock:
-            self._handed.extend(messages)
-            if self._wake_scheduled:
-                return
-            self._wake_scheduled = True
-        self._loop.call_soon_threadsafe(self._take_handed)
+        self._wake(messages)
 
-    def _wake(self) -> None:
+    def _wake(self, messages: list[MessageProxy] | None = None) -> None:
         with self._handed_lock:
+            if messages:
+                self._handed.extend(messages)
             if self._wake_scheduled:
                 return
             self._wake_scheduled = True
