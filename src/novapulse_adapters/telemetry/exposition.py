@@ -22,6 +22,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.registry import Collector
 
+from novapulse_adapters.telemetry.buffer import FlushFirst
 from novapulse_adapters.telemetry.metrics import Metrics
 
 MEDIA_TYPE = "text/plain; version=0.0.4"
@@ -53,8 +54,10 @@ class MetricsExporter:
             self.metrics = Metrics(self._registry)
         else:
             _require_multiprocess_mode(multiprocess_dir)
-            MultiProcessCollector(self._registry, path=multiprocess_dir)  # type: ignore[no-untyped-call]
             self.metrics = Metrics(None)
+            # this process's pending updates reach its files before a scrape reads them all
+            self._registry.register(FlushFirst(self.metrics.buffer))
+            MultiProcessCollector(self._registry, path=multiprocess_dir)  # type: ignore[no-untyped-call]
 
     def render(self, extra: Sequence[Metric] = ()) -> bytes:
         """The scrape's body: this process's (or every process's) metrics, then `extra` (values
@@ -69,6 +72,7 @@ class MetricsExporter:
     def close(self) -> None:
         """The process stops: in multiprocess mode its live gauges (in-flight requests, API
         processes) leave the sums; its counters stay, as counters must."""
+        self.metrics.flush()
         if self._multiprocess_dir is not None:
             mark_process_dead(os.getpid(), self._multiprocess_dir)  # type: ignore[no-untyped-call]
 

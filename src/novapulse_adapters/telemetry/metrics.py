@@ -6,6 +6,7 @@ import enum
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from novapulse_adapters.telemetry.buffer import FlushFirst, MetricBuffer
 from novapulse_core.domain.jobs import QueueName
 
 HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.5, 5.0, 10.0)
@@ -52,9 +53,15 @@ class Metrics:
     """One process's metric objects, registered on `registry` (None: on no registry, as in
     prometheus-client's multiprocess mode, where the values go to files and a scrape reads
     them all). The methods are the API the rest of the code calls; label values are strings
-    from small sets (a route template, a queue, a policy name), never ids or raw paths."""
+    from small sets (a route template, a queue, a policy name), never ids or raw paths.
+
+    The methods' updates go through a `MetricBuffer`: collecting `registry` flushes it first,
+    and so does `flush` (in multiprocess mode, call it before reading the files)."""
 
     def __init__(self, registry: CollectorRegistry | None) -> None:
+        self.buffer = MetricBuffer()
+        if registry is not None:  # first, so that a collection flushes before it reads
+            registry.register(FlushFirst(self.buffer))
         self.http_requests = Counter(
             "novapulse_http_requests",
             "HTTP requests finished, by method, route template and status code.",
@@ -145,8 +152,12 @@ class Metrics:
         for webhook in WebhookOutcome:
             self.webhook_deliveries.labels(outcome=webhook.value)
 
+    def flush(self) -> None:
+        self.buffer.flush()
+
     def http_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        """One finished request; `route` is the template (`/api/v1/users/{user_id}`)."""
+        """One finished request (after `http_request_started`); `route` is the template
+        (`/api/v1/users/{user_id}`)."""
         key = (method, route, status)
         series = self._http_series.get(key)
         if series is None:  # first time: resolving labels costs more than the counting
@@ -155,20 +166,25 @@ class Metrics:
                 self.http_duration.labels(method=method, route=route),
             )
             self._http_series[key] = series
-        series[0].inc()
-        series[1].observe(seconds)
+        self.buffer.add(series[0])
+        self.buffer.observe(series[1], HTTP_BUCKETS, seconds)
+        self.buffer.add(self.http_in_flight, -1)
+
+    def http_request_started(self) -> None:
+        """A request came in; `http_request` counts it out."""
+        self.buffer.add(self.http_in_flight)
 
     def job_attempt(self, queue: str, outcome: JobOutcome, seconds: float) -> None:
         """One finished job attempt on `queue` (a `QueueName` value)."""
-        self.jobs_processed.labels(queue=queue).inc()
+        self.buffer.add(self.jobs_processed.labels(queue=queue))
         if outcome is not JobOutcome.COMPLETED:
-            self.jobs_failed.labels(queue=queue, outcome=outcome.value).inc()
-        self.job_duration.labels(queue=queue).observe(seconds)
+            self.buffer.add(self.jobs_failed.labels(queue=queue, outcome=outcome.value))
+        self.buffer.observe(self.job_duration.labels(queue=queue), JOB_BUCKETS, seconds)
 
     def rate_limit_decision(self, policy: str, *, allowed: bool) -> None:
         """One answer of the rate limiter under `policy` (`login`, `user`, `auth:password`...)."""
         decision = "allowed" if allowed else "refused"
-        self._child(self.rate_limit_decisions, policy, decision).inc()
+        self.buffer.add(self._child(self.rate_limit_decisions, policy, decision))
 
     def rate_limit_failed_open(self, policy: str) -> None:
         """A check let through because the limiter's backend could not be reached."""
@@ -176,7 +192,7 @@ class Metrics:
 
     def cache_lookup(self, cache: str, *, hit: bool) -> None:
         """One cache read: `cache` names the kind of entry (`company_stats`, `user_profile`)."""
-        self._child(self.cache_lookups, cache, "hit" if hit else "miss").inc()
+        self.buffer.add(self._child(self.cache_lookups, cache, "hit" if hit else "miss"))
 
     def _child(self, counter: Counter, first: str, second: str) -> Counter:
         """`counter`'s series of these two label values, resolved once: on the request path,
@@ -191,5 +207,5 @@ class Metrics:
         """One webhook delivery attempt and how long it took (`outcome` a `WebhookOutcome`
         or its value)."""
         label = WebhookOutcome(outcome).value
-        self.webhook_deliveries.labels(outcome=label).inc()
-        self.webhook_duration.labels(outcome=label).observe(seconds)
+        self.buffer.add(self.webhook_deliveries.labels(outcome=label))
+        self.buffer.observe(self.webhook_duration.labels(outcome=label), WEBHOOK_BUCKETS, seconds)

@@ -55,7 +55,7 @@ def api_middleware(app: ASGIApp, metrics: Metrics, limits: RouteLimits | None) -
                 message["headers"] = [*message.get("headers", ()), *extra]
             await send(message)
 
-        metrics.http_in_flight.inc()
+        metrics.http_request_started()
         try:
             verdict = PASS if limits is None else await limits.check(scope, authorization)
             extra.extend(verdict.headers)
@@ -64,7 +64,6 @@ def api_middleware(app: ASGIApp, metrics: Metrics, limits: RouteLimits | None) -
             else:
                 await too_many(scope, send_with_headers, verdict)
         finally:
-            metrics.http_in_flight.dec()
             seconds = time.perf_counter() - started
             method = scope["method"] if scope["method"] in METHODS else "OTHER"
             metrics.http_request(method, _route(scope), status, seconds)
