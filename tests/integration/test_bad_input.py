@@ -144,6 +144,7 @@ def bad(label: str, *args: Any, **kwargs: Any) -> Any:
 
 
 USERS, DEPARTMENTS, COMPANIES = "/api/v1/users", "/api/v1/departments", "/api/v1/companies"
+MFA_SETUP = "/api/v1/auth/mfa/setup"
 MEMBER, UNKNOWN_USER = "/api/v1/users/{member_id}", "/api/v1/users/{unknown_id}"
 NEW_USER = {"email": "new@acme.example", "name": "New", "password": PASSWORD}
 SIGNUP = {
@@ -209,6 +210,11 @@ BAD_INPUTS = [
     bad("token of another secret", "GET", USERS, 401, caller="other-secret"),
     bad("token of another algorithm", "GET", USERS, 401, caller="other-algorithm"),
     bad("wrong password", "POST", "/api/v1/auth/login", 401, json=LOGIN, caller="nobody"),
+    # Who calls is asked before the input is judged: a caller without credentials learns
+    # nothing of what the input should have been.
+    bad("anonymous, body of the wrong shape", "POST", USERS, 401, json={"x": 1}, caller="nobody"),
+    bad("anonymous, bad query", "GET", USERS, 401, params={"limit": "many"}, caller="nobody"),
+    bad("anonymous, bad MFA setup body", "POST", MFA_SETUP, 401, json=[], caller="nobody"),
     bad("member adds a user", "POST", USERS, 403, json=NEW_USER, caller="member"),
     bad("member adds a department", "POST", DEPARTMENTS, 403, json={"name": "O"}, caller="member"),
 ]

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from litestar import Litestar
-from litestar.di import Provide
+from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from opentelemetry.trace import TracerProvider
@@ -18,12 +18,6 @@ from opentelemetry.trace import TracerProvider
 from novapulse_adapters.telemetry import MetricsExporter
 from novapulse_entrypoints import container as composition
 from novapulse_entrypoints import observability
-from novapulse_entrypoints.api.auth import (
-    bearer_token,
-    client_address,
-    current_principal,
-    enrolling_principal,
-)
 from novapulse_entrypoints.api.controllers import (
     AuthController,
     CompanyController,
@@ -36,7 +30,7 @@ from novapulse_entrypoints.api.controllers import (
     WebhookController,
     WebhookDeliveryController,
 )
-from novapulse_entrypoints.api.deps import ApiServices
+from novapulse_entrypoints.api.deps import SERVICES, ApiRequest, ApiServices
 from novapulse_entrypoints.api.metrics import metrics_route
 from novapulse_entrypoints.api.middleware import api_middleware
 from novapulse_entrypoints.api.problems import EXCEPTION_HANDLERS
@@ -51,17 +45,6 @@ from novapulse_entrypoints.settings import Settings
 from novapulse_entrypoints.tracing import enable_tracing, process_provider
 
 log = logging.getLogger("novapulse")
-
-
-def _dependencies(container: Container) -> dict[str, Provide]:
-    services = ApiServices(container)
-    return {
-        "services": Provide(lambda: services, use_cache=True, sync_to_thread=False),
-        "principal": Provide(current_principal),
-        "enrolling": Provide(enrolling_principal),
-        "bearer": Provide(bearer_token, sync_to_thread=False),
-        "client": Provide(client_address, sync_to_thread=False),
-    }
 
 
 def create_app(
@@ -124,7 +107,8 @@ def create_app(
             metrics_route(telemetry, observability.QueueStatsScrape(services)),
             operator_pages(),
         ],
-        dependencies=_dependencies(services),
+        request_class=ApiRequest,
+        state=State({SERVICES: ApiServices(services)}),
         exception_handlers=EXCEPTION_HANDLERS,
         plugins=[ClosedStructSchemaPlugin(), *tracing_plugins(tracing)],
         before_request=name_span_by_route if tracing is not None else None,

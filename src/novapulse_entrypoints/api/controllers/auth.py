@@ -16,7 +16,7 @@ from novapulse_entrypoints.api.auth_schemas import (
     login_out,
     session_out,
 )
-from novapulse_entrypoints.api.deps import Bearer, ClientAddress, Services
+from novapulse_entrypoints.api.deps import ApiRequest, bearer_first
 from novapulse_entrypoints.api.problems import AUTHED_ERRORS, PUBLIC, PUBLIC_ERRORS
 from novapulse_entrypoints.api.schemas import Login
 
@@ -34,9 +34,12 @@ class AuthController(Controller):
         summary="Email and password: a session, an MFA challenge, or enrol-first",
     )
     async def login(
-        self, data: JSONBody[Login], services: Services, client: ClientAddress
+        self, request: ApiRequest, data: JSONBody[Login]
     ) -> SessionOut | MfaRequiredOut | EnrollmentRequiredOut:
-        return login_out(await services.auth.login(data.email, data.password, client=client))
+        client = request.client_address
+        return login_out(
+            await request.services.auth.login(data.email, data.password, client=client)
+        )
 
     @post(
         "/mfa/verify",
@@ -46,11 +49,12 @@ class AuthController(Controller):
         status_code=200,
         summary="Answer an MFA challenge with a TOTP code or a recovery code",
     )
-    async def verify(
-        self, data: JSONBody[ChallengeAnswer], services: Services, client: ClientAddress
-    ) -> SessionOut:
-        session = await services.auth.verify_challenge(
-            data.challenge_token, code=data.code, recovery_code=data.recovery_code, client=client
+    async def verify(self, request: ApiRequest, data: JSONBody[ChallengeAnswer]) -> SessionOut:
+        session = await request.services.auth.verify_challenge(
+            data.challenge_token,
+            code=data.code,
+            recovery_code=data.recovery_code,
+            client=request.client_address,
         )
         return session_out(session)
 
@@ -62,8 +66,8 @@ class AuthController(Controller):
         status_code=200,
         summary="Trade a refresh token for new tokens (reusing a spent one ends the session)",
     )
-    async def refresh(self, data: JSONBody[RefreshRequest], services: Services) -> SessionOut:
-        return session_out(await services.auth.refresh(data.refresh_token))
+    async def refresh(self, request: ApiRequest, data: JSONBody[RefreshRequest]) -> SessionOut:
+        return session_out(await request.services.auth.refresh(data.refresh_token))
 
     @post(
         "/logout",
@@ -71,11 +75,10 @@ class AuthController(Controller):
         responses=AUTHED_ERRORS,
         status_code=HTTP_204_NO_CONTENT,
         summary="Revoke this access token and its session",
+        before_request=bearer_first,
     )
-    async def logout(
-        self, data: JSONBody[LogoutRequest], services: Services, bearer: Bearer
-    ) -> None:
-        await services.auth.logout(bearer, refresh_token=data.refresh_token)
+    async def logout(self, request: ApiRequest, data: JSONBody[LogoutRequest]) -> None:
+        await request.services.auth.logout(request.bearer, refresh_token=data.refresh_token)
 
     @post(
         "/logout/all",
@@ -84,5 +87,5 @@ class AuthController(Controller):
         status_code=HTTP_204_NO_CONTENT,
         summary="Revoke this access token and every session of the caller",
     )
-    async def logout_everywhere(self, services: Services, bearer: Bearer) -> None:
-        await services.auth.logout(bearer, everywhere=True)
+    async def logout_everywhere(self, request: ApiRequest) -> None:
+        await request.services.auth.logout(request.bearer, everywhere=True)

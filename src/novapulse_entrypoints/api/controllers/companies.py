@@ -7,7 +7,7 @@ from litestar.params import JSONBody
 
 from novapulse_core.domain.errors import Forbidden
 from novapulse_entrypoints.api.auth_schemas import MfaPolicy
-from novapulse_entrypoints.api.deps import Caller, Services
+from novapulse_entrypoints.api.deps import ApiRequest, caller_first
 from novapulse_entrypoints.api.problems import AUTHED_ERRORS, PUBLIC, PUBLIC_ERRORS
 from novapulse_entrypoints.api.schemas import (
     CompanyOut,
@@ -32,11 +32,8 @@ class CompanyController(Controller):
         security=PUBLIC,
         summary="Create a company with its first owner",
     )
-    async def signup(
-        self,
-        data: JSONBody[Signup],
-        services: Services,
-    ) -> SignupOut:
+    async def signup(self, request: ApiRequest, data: JSONBody[Signup]) -> SignupOut:
+        services = request.services
         if not services.settings.signup_enabled:
             raise Forbidden("sign-up is disabled on this installation")
         registration = await services.companies.register(
@@ -53,33 +50,32 @@ class CompanyController(Controller):
         responses=AUTHED_ERRORS,
         summary="The caller's company",
     )
-    async def get_company(self, principal: Caller, services: Services) -> CompanyOut:
-        return company_out(await services.companies.get(principal))
+    async def get_company(self, request: ApiRequest) -> CompanyOut:
+        principal = await request.caller()
+        return company_out(await request.services.companies.get(principal))
 
     @patch(
         "/company",
         operation_id="company-update",
         responses=AUTHED_ERRORS,
         summary="Rename the caller's company",
+        before_request=caller_first,
     )
-    async def update_company(
-        self,
-        data: JSONBody[CompanyPatch],
-        principal: Caller,
-        services: Services,
-    ) -> CompanyOut:
-        return company_out(await services.companies.rename(principal, data.name))
+    async def update_company(self, request: ApiRequest, data: JSONBody[CompanyPatch]) -> CompanyOut:
+        principal = await request.caller()
+        return company_out(await request.services.companies.rename(principal, data.name))
 
     @put(
         "/company/mfa-policy",
         operation_id="company-mfa-policy",
         responses=AUTHED_ERRORS,
         summary="The roles whose users must set up MFA before getting full access",
+        before_request=caller_first,
     )
-    async def mfa_policy(
-        self, data: JSONBody[MfaPolicy], principal: Caller, services: Services
-    ) -> CompanyOut:
-        return company_out(await services.companies.require_mfa_for(principal, data.required_roles))
+    async def mfa_policy(self, request: ApiRequest, data: JSONBody[MfaPolicy]) -> CompanyOut:
+        principal = await request.caller()
+        companies = request.services.companies
+        return company_out(await companies.require_mfa_for(principal, data.required_roles))
 
     @delete(
         "/company/cache",
@@ -88,8 +84,9 @@ class CompanyController(Controller):
         status_code=200,
         summary="Drop the company's cached stats, profiles and member lists",
     )
-    async def clear_cache(self, principal: Caller, services: Services) -> dict[str, int]:
-        return {"cleared": await services.cache_admin.clear_company(principal)}
+    async def clear_cache(self, request: ApiRequest) -> dict[str, int]:
+        principal = await request.caller()
+        return {"cleared": await request.services.cache_admin.clear_company(principal)}
 
     @get(
         "/company/stats",
@@ -97,5 +94,6 @@ class CompanyController(Controller):
         responses=AUTHED_ERRORS,
         summary="Active users by role and members by department",
     )
-    async def stats(self, principal: Caller, services: Services) -> StatsOut:
-        return stats_out(await services.stats.company_stats(principal))
+    async def stats(self, request: ApiRequest) -> StatsOut:
+        principal = await request.caller()
+        return stats_out(await request.services.stats.company_stats(principal))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from litestar import Controller, delete, get, patch, post, put
 from litestar.params import JSONBody
+from litestar.types import BeforeRequestHookHandler
 
 from novapulse_core.domain.paging import DEFAULT_PAGE_SIZE
 from novapulse_entrypoints.api.controllers.paging import After, Limit, RecordId, page_request
-from novapulse_entrypoints.api.deps import Caller, Services
+from novapulse_entrypoints.api.deps import ApiRequest, caller_first
 from novapulse_entrypoints.api.problems import AUTHED_ERRORS
 from novapulse_entrypoints.api.schemas import (
     DepartmentOut,
@@ -24,6 +25,7 @@ from novapulse_entrypoints.api.schemas import (
 class DepartmentController(Controller):
     path = "/api/v1/departments"
     tags = ["departments"]
+    before_request: BeforeRequestHookHandler | None = caller_first
 
     @get(
         "/",
@@ -32,14 +34,11 @@ class DepartmentController(Controller):
         summary="List departments, oldest first",
     )
     async def list_departments(
-        self,
-        principal: Caller,
-        services: Services,
-        limit: Limit = DEFAULT_PAGE_SIZE,
-        after: After = None,
+        self, request: ApiRequest, limit: Limit = DEFAULT_PAGE_SIZE, after: After = None
     ) -> DepartmentPage:
+        principal = await request.caller()
         return department_page(
-            await services.departments.list(principal, page_request(limit, after))
+            await request.services.departments.list(principal, page_request(limit, after))
         )
 
     @post(
@@ -49,12 +48,10 @@ class DepartmentController(Controller):
         summary="Create a department",
     )
     async def create_department(
-        self,
-        data: JSONBody[NewDepartment],
-        principal: Caller,
-        services: Services,
+        self, request: ApiRequest, data: JSONBody[NewDepartment]
     ) -> DepartmentOut:
-        department = await services.departments.create(
+        principal = await request.caller()
+        department = await request.services.departments.create(
             principal, name=data.name, description=data.description
         )
         return department_out(department)
@@ -65,13 +62,9 @@ class DepartmentController(Controller):
         responses=AUTHED_ERRORS,
         summary="One department",
     )
-    async def get_department(
-        self,
-        department_id: RecordId,
-        principal: Caller,
-        services: Services,
-    ) -> DepartmentOut:
-        return department_out(await services.departments.get(principal, department_id))
+    async def get_department(self, request: ApiRequest, department_id: RecordId) -> DepartmentOut:
+        principal = await request.caller()
+        return department_out(await request.services.departments.get(principal, department_id))
 
     @patch(
         "/{department_id:str}",
@@ -80,13 +73,10 @@ class DepartmentController(Controller):
         summary="Edit a department",
     )
     async def update_department(
-        self,
-        department_id: RecordId,
-        data: JSONBody[DepartmentPatch],
-        principal: Caller,
-        services: Services,
+        self, request: ApiRequest, department_id: RecordId, data: JSONBody[DepartmentPatch]
     ) -> DepartmentOut:
-        department = await services.departments.update(
+        principal = await request.caller()
+        department = await request.services.departments.update(
             principal, department_id, name=data.name, description=data.description
         )
         return department_out(department)
@@ -97,13 +87,9 @@ class DepartmentController(Controller):
         responses=AUTHED_ERRORS,
         summary="Delete a department",
     )
-    async def delete_department(
-        self,
-        department_id: RecordId,
-        principal: Caller,
-        services: Services,
-    ) -> None:
-        await services.departments.delete(principal, department_id)
+    async def delete_department(self, request: ApiRequest, department_id: RecordId) -> None:
+        principal = await request.caller()
+        await request.services.departments.delete(principal, department_id)
 
     @get(
         "/{department_id:str}/members",
@@ -113,13 +99,15 @@ class DepartmentController(Controller):
     )
     async def members(
         self,
+        request: ApiRequest,
         department_id: RecordId,
-        principal: Caller,
-        services: Services,
         limit: Limit = DEFAULT_PAGE_SIZE,
         after: After = None,
     ) -> UserPage:
-        page = await services.members.members(principal, department_id, page_request(limit, after))
+        principal = await request.caller()
+        page = await request.services.members.members(
+            principal, department_id, page_request(limit, after)
+        )
         return user_page(page)
 
     @put(
@@ -129,14 +117,11 @@ class DepartmentController(Controller):
         summary="Add a user to a department",
     )
     async def add_member(
-        self,
-        department_id: RecordId,
-        user_id: RecordId,
-        principal: Caller,
-        services: Services,
+        self, request: ApiRequest, department_id: RecordId, user_id: RecordId
     ) -> DepartmentOut:
+        principal = await request.caller()
         return department_out(
-            await services.departments.add_member(principal, department_id, user_id)
+            await request.services.departments.add_member(principal, department_id, user_id)
         )
 
     @delete(
@@ -146,10 +131,7 @@ class DepartmentController(Controller):
         summary="Remove a user from a department",
     )
     async def remove_member(
-        self,
-        department_id: RecordId,
-        user_id: RecordId,
-        principal: Caller,
-        services: Services,
+        self, request: ApiRequest, department_id: RecordId, user_id: RecordId
     ) -> None:
-        await services.departments.remove_member(principal, department_id, user_id)
+        principal = await request.caller()
+        await request.services.departments.remove_member(principal, department_id, user_id)

@@ -6,7 +6,7 @@ import asyncio
 
 from litestar import Controller, Response, get
 
-from novapulse_entrypoints.api.deps import Services
+from novapulse_entrypoints.api.deps import ApiRequest
 from novapulse_entrypoints.api.problems import PUBLIC
 from novapulse_entrypoints.container import ReadinessProbe
 
@@ -34,8 +34,8 @@ class HealthController(Controller):
         security=PUBLIC,
         summary="Every configured backend answers (503 names the ones that do not)",
     )
-    async def ready(self, services: Services) -> Response[dict[str, object]]:
-        probes = services.probes
+    async def ready(self, request: ApiRequest) -> Response[dict[str, object]]:
+        probes = request.services.probes
         names = list(probes)
         results = await asyncio.gather(*(_check(probes[name]) for name in names))
         checks = {name: "up" if ok else "down" for name, ok in zip(names, results, strict=True)}

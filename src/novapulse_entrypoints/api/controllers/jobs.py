@@ -6,11 +6,12 @@ from typing import Annotated
 
 from litestar import Controller, get, post
 from litestar.params import Parameter, QueryParameter
+from litestar.types import BeforeRequestHookHandler
 
 from novapulse_core.domain.jobs import JobState, QueueName
 from novapulse_core.domain.paging import DEFAULT_PAGE_SIZE
 from novapulse_entrypoints.api.controllers.paging import After, Limit, RecordId, page_request
-from novapulse_entrypoints.api.deps import Caller, Services
+from novapulse_entrypoints.api.deps import ApiRequest, caller_first
 from novapulse_entrypoints.api.job_schemas import (
     JobDetailOut,
     JobPage,
@@ -26,6 +27,7 @@ from novapulse_entrypoints.api.problems import AUTHED_ERRORS
 class JobController(Controller):
     path = "/api/v1/jobs"
     tags = ["jobs"]
+    before_request: BeforeRequestHookHandler | None = caller_first
 
     @get(
         "/queues",
@@ -33,14 +35,14 @@ class JobController(Controller):
         responses=AUTHED_ERRORS,
         summary="Every queue's policy, depth, states and throughput",
     )
-    async def queues(self, principal: Caller, services: Services) -> list[QueueStatusOut]:
-        return queue_statuses_out(await services.jobs.status(principal))
+    async def queues(self, request: ApiRequest) -> list[QueueStatusOut]:
+        principal = await request.caller()
+        return queue_statuses_out(await request.services.jobs.status(principal))
 
     @get("/", operation_id="job-list", responses=AUTHED_ERRORS, summary="The company's jobs")
     async def list_jobs(
         self,
-        principal: Caller,
-        services: Services,
+        request: ApiRequest,
         limit: Limit = DEFAULT_PAGE_SIZE,
         after: After = None,
         queue: Annotated[QueueName | None, Parameter(description="Only this queue")] = None,
@@ -48,7 +50,8 @@ class JobController(Controller):
             JobState | None, QueryParameter(name="state", description="Only this state")
         ] = None,
     ) -> JobPage:
-        page = await services.jobs.list(
+        principal = await request.caller()
+        page = await request.services.jobs.list(
             principal, page_request(limit, after), queue=queue, state=job_state
         )
         return job_page(page)
@@ -59,10 +62,9 @@ class JobController(Controller):
         responses=AUTHED_ERRORS,
         summary="One job with its payload and every transition",
     )
-    async def get_job(
-        self, job_id: RecordId, principal: Caller, services: Services
-    ) -> JobDetailOut:
-        return job_detail_out(await services.jobs.get(principal, job_id))
+    async def get_job(self, request: ApiRequest, job_id: RecordId) -> JobDetailOut:
+        principal = await request.caller()
+        return job_detail_out(await request.services.jobs.get(principal, job_id))
 
     @post(
         "/{job_id:str}/requeue",
@@ -71,10 +73,9 @@ class JobController(Controller):
         status_code=200,
         summary="Send a dead job back to its queue",
     )
-    async def requeue(
-        self, job_id: RecordId, principal: Caller, services: Services
-    ) -> JobDetailOut:
-        return job_detail_out(await services.jobs.requeue(principal, job_id))
+    async def requeue(self, request: ApiRequest, job_id: RecordId) -> JobDetailOut:
+        principal = await request.caller()
+        return job_detail_out(await request.services.jobs.requeue(principal, job_id))
 
     @post(
         "/queues/{queue:str}/requeue-dead",
@@ -84,9 +85,7 @@ class JobController(Controller):
         summary="Send every dead job of the company on this queue back to it",
     )
     async def requeue_dead(
-        self,
-        queue: Annotated[QueueName, Parameter(description="The queue")],
-        principal: Caller,
-        services: Services,
+        self, request: ApiRequest, queue: Annotated[QueueName, Parameter(description="The queue")]
     ) -> RequeuedOut:
-        return RequeuedOut(await services.jobs.requeue_dead(principal, queue))
+        principal = await request.caller()
+        return RequeuedOut(await request.services.jobs.requeue_dead(principal, queue))

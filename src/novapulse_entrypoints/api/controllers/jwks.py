@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar import Controller, get
 
-from novapulse_entrypoints.api.deps import Services
+from novapulse_entrypoints.api.deps import ApiRequest
 from novapulse_entrypoints.api.problems import PUBLIC
 
 
@@ -20,5 +20,5 @@ class JwksController(Controller):
         security=PUBLIC,
         summary="JSON Web Key Set of the token signing keys (empty with HMAC signing)",
     )
-    async def jwks(self, services: Services) -> dict[str, list[dict[str, Any]]]:
-        return {"keys": services.tokens.jwks()}
+    async def jwks(self, request: ApiRequest) -> dict[str, list[dict[str, Any]]]:
+        return {"keys": request.services.tokens.jwks()}

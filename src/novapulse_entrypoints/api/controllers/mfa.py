@@ -21,7 +21,7 @@ from novapulse_entrypoints.api.auth_schemas import (
     mfa_status_out,
     totp_setup_out,
 )
-from novapulse_entrypoints.api.deps import Bearer, Caller, ClientAddress, Enrolling, Services
+from novapulse_entrypoints.api.deps import ApiRequest, bearer_first, caller_first
 from novapulse_entrypoints.api.problems import AUTHED_ERRORS
 
 
@@ -39,8 +39,9 @@ class MfaController(Controller):
     tags = ["mfa"]
 
     @get("/", operation_id="mfa-status", responses=AUTHED_ERRORS, summary="The caller's MFA")
-    async def status(self, enrolling: Enrolling, services: Services) -> MfaStatusOut:
-        return mfa_status_out(await services.mfa.status(enrolling))
+    async def status(self, request: ApiRequest) -> MfaStatusOut:
+        enrolling = await request.enrolling()
+        return mfa_status_out(await request.services.mfa.status(enrolling))
 
     @post(
         "/setup",
@@ -53,16 +54,15 @@ class MfaController(Controller):
             "With a full session the body carries the caller's current `password` (missing: "
             "422; wrong: 401, counted like a wrong login); an enrol-only token needs no body."
         ),
+        before_request=bearer_first,
     )
     async def setup(
-        self,
-        services: Services,
-        bearer: Bearer,
-        client: ClientAddress,
-        data: JSONBody[MfaSetupRequest | None] = None,
+        self, request: ApiRequest, data: JSONBody[MfaSetupRequest | None] = None
     ) -> TotpSetupOut:
         password = data.password if data is not None else None
-        setup = await services.auth.start_enrollment(bearer, password=password, client=client)
+        setup = await request.services.auth.start_enrollment(
+            request.bearer, password=password, client=request.client_address
+        )
         return totp_setup_out(setup)
 
     @post(
@@ -71,11 +71,14 @@ class MfaController(Controller):
         responses=AUTHED_ERRORS,
         status_code=200,
         summary="Prove a code to turn MFA on; returns the recovery codes once",
+        before_request=bearer_first,
     )
     async def confirm(
-        self, data: JSONBody[CodeRequest], services: Services, bearer: Bearer, client: ClientAddress
+        self, request: ApiRequest, data: JSONBody[CodeRequest]
     ) -> EnrollmentConfirmedOut:
-        done = await services.auth.confirm_enrollment(bearer, data.code, client=client)
+        done = await request.services.auth.confirm_enrollment(
+            request.bearer, data.code, client=request.client_address
+        )
         return enrollment_confirmed_out(done)
 
     @post(
@@ -84,15 +87,15 @@ class MfaController(Controller):
         responses=AUTHED_ERRORS,
         status_code=200,
         summary="New recovery codes for a current code (the old ones stop working)",
+        before_request=caller_first,
     )
     async def recovery_codes(
-        self,
-        data: JSONBody[CodeRequest],
-        principal: Caller,
-        services: Services,
-        client: ClientAddress,
+        self, request: ApiRequest, data: JSONBody[CodeRequest]
     ) -> RecoveryCodesOut:
-        codes = await services.mfa.regenerate_recovery_codes(principal, data.code, client=client)
+        principal = await request.caller()
+        codes = await request.services.mfa.regenerate_recovery_codes(
+            principal, data.code, client=request.client_address
+        )
         return RecoveryCodesOut(list(codes))
 
     @post(
@@ -101,12 +104,10 @@ class MfaController(Controller):
         responses=AUTHED_ERRORS,
         status_code=HTTP_204_NO_CONTENT,
         summary="Turn MFA off with the password and a current code",
+        before_request=caller_first,
     )
-    async def disable(
-        self,
-        data: JSONBody[DisableMfaRequest],
-        principal: Caller,
-        services: Services,
-        client: ClientAddress,
-    ) -> None:
-        await services.mfa.disable(principal, password=data.password, code=data.code, client=client)
+    async def disable(self, request: ApiRequest, data: JSONBody[DisableMfaRequest]) -> None:
+        principal = await request.caller()
+        await request.services.mfa.disable(
+            principal, password=data.password, code=data.code, client=request.client_address
+        )

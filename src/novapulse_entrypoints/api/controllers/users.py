@@ -7,11 +7,12 @@ from typing import Annotated
 from litestar import Controller, get, patch, post, put
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
+from litestar.types import BeforeRequestHookHandler
 
 from novapulse_core.domain.identity import Role
 from novapulse_core.domain.paging import DEFAULT_PAGE_SIZE
 from novapulse_entrypoints.api.controllers.paging import After, Limit, RecordId, page_request
-from novapulse_entrypoints.api.deps import Caller, ClientAddress, Services
+from novapulse_entrypoints.api.deps import ApiRequest, caller_first
 from novapulse_entrypoints.api.problems import AUTHED_ERRORS
 from novapulse_entrypoints.api.schemas import (
     NewUser,
@@ -28,18 +29,19 @@ from novapulse_entrypoints.api.schemas import (
 class UserController(Controller):
     path = "/api/v1/users"
     tags = ["users"]
+    before_request: BeforeRequestHookHandler | None = caller_first
 
     @get("/", operation_id="user-list", responses=AUTHED_ERRORS, summary="List users, oldest first")
     async def list_users(
         self,
-        principal: Caller,
-        services: Services,
+        request: ApiRequest,
         limit: Limit = DEFAULT_PAGE_SIZE,
         after: After = None,
         role: Annotated[Role | None, Parameter(description="Only users with this role")] = None,
         active: Annotated[bool | None, Parameter(description="Active or not")] = None,
     ) -> UserPage:
-        page = await services.users.list(
+        principal = await request.caller()
+        page = await request.services.users.list(
             principal, page_request(limit, after), role=role, active=active
         )
         return user_page(page)
@@ -50,20 +52,17 @@ class UserController(Controller):
         responses=AUTHED_ERRORS,
         summary="Add a user (admins and owners)",
     )
-    async def create_user(
-        self,
-        data: JSONBody[NewUser],
-        principal: Caller,
-        services: Services,
-    ) -> UserOut:
-        user = await services.users.add(
+    async def create_user(self, request: ApiRequest, data: JSONBody[NewUser]) -> UserOut:
+        principal = await request.caller()
+        user = await request.services.users.add(
             principal, email=data.email, name=data.name, role=data.role, password=data.password
         )
         return user_out(user)
 
     @get("/me", operation_id="user-me", responses=AUTHED_ERRORS, summary="The caller")
-    async def me(self, principal: Caller, services: Services) -> UserOut:
-        return user_out(await services.profiles.get(principal, principal.user_id))
+    async def me(self, request: ApiRequest) -> UserOut:
+        principal = await request.caller()
+        return user_out(await request.services.profiles.get(principal, principal.user_id))
 
     @post(
         "/me/password",
@@ -72,25 +71,19 @@ class UserController(Controller):
         summary="Change the caller's password",
         status_code=HTTP_204_NO_CONTENT,
     )
-    async def change_password(
-        self,
-        data: JSONBody[PasswordChange],
-        principal: Caller,
-        services: Services,
-        client: ClientAddress,
-    ) -> None:
-        await services.auth.change_password(
-            principal, current=data.current_password, new=data.new_password, client=client
+    async def change_password(self, request: ApiRequest, data: JSONBody[PasswordChange]) -> None:
+        principal = await request.caller()
+        await request.services.auth.change_password(
+            principal,
+            current=data.current_password,
+            new=data.new_password,
+            client=request.client_address,
         )
 
     @get("/{user_id:str}", operation_id="user-get", responses=AUTHED_ERRORS, summary="One user")
-    async def get_user(
-        self,
-        user_id: RecordId,
-        principal: Caller,
-        services: Services,
-    ) -> UserOut:
-        return user_out(await services.profiles.get(principal, user_id))
+    async def get_user(self, request: ApiRequest, user_id: RecordId) -> UserOut:
+        principal = await request.caller()
+        return user_out(await request.services.profiles.get(principal, user_id))
 
     @patch(
         "/{user_id:str}",
@@ -99,13 +92,10 @@ class UserController(Controller):
         summary="Edit a user's name or email",
     )
     async def update_user(
-        self,
-        user_id: RecordId,
-        data: JSONBody[UserPatch],
-        principal: Caller,
-        services: Services,
+        self, request: ApiRequest, user_id: RecordId, data: JSONBody[UserPatch]
     ) -> UserOut:
-        user = await services.users.update_profile(
+        principal = await request.caller()
+        user = await request.services.users.update_profile(
             principal, user_id, name=data.name, email=data.email
         )
         return user_out(user)
@@ -117,13 +107,10 @@ class UserController(Controller):
         summary="Change a user's role",
     )
     async def change_role(
-        self,
-        user_id: RecordId,
-        data: JSONBody[RoleChange],
-        principal: Caller,
-        services: Services,
+        self, request: ApiRequest, user_id: RecordId, data: JSONBody[RoleChange]
     ) -> UserOut:
-        return user_out(await services.users.change_role(principal, user_id, data.role))
+        principal = await request.caller()
+        return user_out(await request.services.users.change_role(principal, user_id, data.role))
 
     @post(
         "/{user_id:str}/deactivate",
@@ -132,13 +119,9 @@ class UserController(Controller):
         summary="Deactivate a user (its tokens stop working)",
         status_code=200,
     )
-    async def deactivate(
-        self,
-        user_id: RecordId,
-        principal: Caller,
-        services: Services,
-    ) -> UserOut:
-        return user_out(await services.users.deactivate(principal, user_id))
+    async def deactivate(self, request: ApiRequest, user_id: RecordId) -> UserOut:
+        principal = await request.caller()
+        return user_out(await request.services.users.deactivate(principal, user_id))
 
     @post(
         "/{user_id:str}/reactivate",
@@ -147,10 +130,6 @@ class UserController(Controller):
         summary="Reactivate a user",
         status_code=200,
     )
-    async def reactivate(
-        self,
-        user_id: RecordId,
-        principal: Caller,
-        services: Services,
-    ) -> UserOut:
-        return user_out(await services.users.reactivate(principal, user_id))
+    async def reactivate(self, request: ApiRequest, user_id: RecordId) -> UserOut:
+        principal = await request.caller()
+        return user_out(await request.services.users.reactivate(principal, user_id))

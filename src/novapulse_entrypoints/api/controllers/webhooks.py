@@ -8,11 +8,12 @@ from typing import Annotated
 from litestar import Controller, delete, get, patch, post
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_202_ACCEPTED
+from litestar.types import BeforeRequestHookHandler
 
 from novapulse_core.domain.paging import DEFAULT_PAGE_SIZE
 from novapulse_core.domain.webhooks import DeliveryStatus
 from novapulse_entrypoints.api.controllers.paging import After, Limit, RecordId, page_request
-from novapulse_entrypoints.api.deps import Caller, Services
+from novapulse_entrypoints.api.deps import ApiRequest, caller_first
 from novapulse_entrypoints.api.problems import AUTHED_ERRORS
 from novapulse_entrypoints.api.webhook_schemas import (
     AttemptPage,
@@ -41,41 +42,36 @@ StatusFilter = Annotated[DeliveryStatus | None, Parameter(description="Only this
 class WebhookController(Controller):
     path = "/api/v1/webhooks"
     tags = ["webhooks"]
+    before_request: BeforeRequestHookHandler | None = caller_first
 
     @post("/", operation_id="webhook-create", responses=AUTHED_ERRORS, summary="Add an endpoint")
-    async def create(
-        self, data: JSONBody[NewEndpoint], principal: Caller, services: Services
-    ) -> CreatedEndpointOut:
-        created = await services.webhooks.create(
+    async def create(self, request: ApiRequest, data: JSONBody[NewEndpoint]) -> CreatedEndpointOut:
+        principal = await request.caller()
+        created = await request.services.webhooks.create(
             principal, url=data.url, event_types=data.event_types, description=data.description
         )
         return created_out(created)
 
     @get("/", operation_id="webhook-list", responses=AUTHED_ERRORS, summary="The endpoints")
     async def list_endpoints(
-        self,
-        principal: Caller,
-        services: Services,
-        limit: Limit = DEFAULT_PAGE_SIZE,
-        after: After = None,
+        self, request: ApiRequest, limit: Limit = DEFAULT_PAGE_SIZE, after: After = None
     ) -> EndpointPage:
-        return endpoint_page(await services.webhooks.list(principal, page_request(limit, after)))
+        principal = await request.caller()
+        return endpoint_page(
+            await request.services.webhooks.list(principal, page_request(limit, after))
+        )
 
     @get("/{endpoint_id:str}", operation_id="webhook-get", responses=AUTHED_ERRORS)
-    async def get_endpoint(
-        self, endpoint_id: RecordId, principal: Caller, services: Services
-    ) -> EndpointOut:
-        return endpoint_out(await services.webhooks.get(principal, endpoint_id))
+    async def get_endpoint(self, request: ApiRequest, endpoint_id: RecordId) -> EndpointOut:
+        principal = await request.caller()
+        return endpoint_out(await request.services.webhooks.get(principal, endpoint_id))
 
     @patch("/{endpoint_id:str}", operation_id="webhook-update", responses=AUTHED_ERRORS)
     async def update(
-        self,
-        endpoint_id: RecordId,
-        data: JSONBody[EndpointPatch],
-        principal: Caller,
-        services: Services,
+        self, request: ApiRequest, endpoint_id: RecordId, data: JSONBody[EndpointPatch]
     ) -> EndpointOut:
-        endpoint = await services.webhooks.update(
+        principal = await request.caller()
+        endpoint = await request.services.webhooks.update(
             principal,
             endpoint_id,
             url=data.url,
@@ -86,10 +82,9 @@ class WebhookController(Controller):
         return endpoint_out(endpoint)
 
     @delete("/{endpoint_id:str}", operation_id="webhook-delete", responses=AUTHED_ERRORS)
-    async def delete_endpoint(
-        self, endpoint_id: RecordId, principal: Caller, services: Services
-    ) -> None:
-        await services.webhooks.delete(principal, endpoint_id)
+    async def delete_endpoint(self, request: ApiRequest, endpoint_id: RecordId) -> None:
+        principal = await request.caller()
+        await request.services.webhooks.delete(principal, endpoint_id)
 
     @post(
         "/{endpoint_id:str}/rotate-secret",
@@ -99,15 +94,12 @@ class WebhookController(Controller):
         summary="A new secret; the old one still signs during the grace period",
     )
     async def rotate(
-        self,
-        endpoint_id: RecordId,
-        data: JSONBody[Rotation],
-        principal: Caller,
-        services: Services,
+        self, request: ApiRequest, endpoint_id: RecordId, data: JSONBody[Rotation]
     ) -> RotatedSecretOut:
+        principal = await request.caller()
         grace = timedelta(seconds=data.grace_seconds)
         return rotated_out(
-            await services.webhooks.rotate_secret(principal, endpoint_id, grace=grace)
+            await request.services.webhooks.rotate_secret(principal, endpoint_id, grace=grace)
         )
 
     @post(
@@ -118,14 +110,11 @@ class WebhookController(Controller):
         summary="Send a webhook.test event to this endpoint",
     )
     async def send_test(
-        self,
-        endpoint_id: RecordId,
-        data: JSONBody[TestEvent],
-        principal: Caller,
-        services: Services,
+        self, request: ApiRequest, endpoint_id: RecordId, data: JSONBody[TestEvent]
     ) -> DeliveryOut:
+        principal = await request.caller()
         return delivery_out(
-            await services.webhooks.send_test(principal, endpoint_id, data=data.data)
+            await request.services.webhooks.send_test(principal, endpoint_id, data=data.data)
         )
 
     @get(
@@ -136,14 +125,14 @@ class WebhookController(Controller):
     )
     async def deliveries(
         self,
+        request: ApiRequest,
         endpoint_id: RecordId,
-        principal: Caller,
-        services: Services,
         limit: Limit = DEFAULT_PAGE_SIZE,
         after: After = None,
         status: StatusFilter = None,
     ) -> DeliveryPage:
-        page = await services.webhooks.deliveries(
+        principal = await request.caller()
+        page = await request.services.webhooks.deliveries(
             principal, page_request(limit, after), endpoint_id=endpoint_id, status=status
         )
         return delivery_page(page)
@@ -156,13 +145,13 @@ class WebhookController(Controller):
     )
     async def endpoint_attempts(
         self,
+        request: ApiRequest,
         endpoint_id: RecordId,
-        principal: Caller,
-        services: Services,
         limit: Limit = DEFAULT_PAGE_SIZE,
         after: After = None,
     ) -> AttemptPage:
-        page = await services.webhooks.attempts(
+        principal = await request.caller()
+        page = await request.services.webhooks.attempts(
             principal, page_request(limit, after), endpoint_id=endpoint_id
         )
         return attempt_page(page)
@@ -171,12 +160,12 @@ class WebhookController(Controller):
 class WebhookDeliveryController(Controller):
     path = "/api/v1/webhook-deliveries"
     tags = ["webhooks"]
+    before_request: BeforeRequestHookHandler | None = caller_first
 
     @get("/{delivery_id:str}", operation_id="webhook-delivery-get", responses=AUTHED_ERRORS)
-    async def get_delivery(
-        self, delivery_id: RecordId, principal: Caller, services: Services
-    ) -> DeliveryOut:
-        return delivery_out(await services.webhooks.delivery(principal, delivery_id))
+    async def get_delivery(self, request: ApiRequest, delivery_id: RecordId) -> DeliveryOut:
+        principal = await request.caller()
+        return delivery_out(await request.services.webhooks.delivery(principal, delivery_id))
 
     @get(
         "/{delivery_id:str}/attempts",
@@ -185,13 +174,13 @@ class WebhookDeliveryController(Controller):
     )
     async def attempts(
         self,
+        request: ApiRequest,
         delivery_id: RecordId,
-        principal: Caller,
-        services: Services,
         limit: Limit = DEFAULT_PAGE_SIZE,
         after: After = None,
     ) -> AttemptPage:
-        page = await services.webhooks.attempts(
+        principal = await request.caller()
+        page = await request.services.webhooks.attempts(
             principal, page_request(limit, after), delivery_id=delivery_id
         )
         return attempt_page(page)
@@ -203,7 +192,6 @@ class WebhookDeliveryController(Controller):
         status_code=HTTP_202_ACCEPTED,
         summary="Send a finished delivery again (same body and webhook-id)",
     )
-    async def redeliver(
-        self, delivery_id: RecordId, principal: Caller, services: Services
-    ) -> DeliveryOut:
-        return delivery_out(await services.webhooks.redeliver(principal, delivery_id))
+    async def redeliver(self, request: ApiRequest, delivery_id: RecordId) -> DeliveryOut:
+        principal = await request.caller()
+        return delivery_out(await request.services.webhooks.redeliver(principal, delivery_id))
