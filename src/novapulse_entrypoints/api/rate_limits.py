@@ -15,7 +15,6 @@ from litestar.types import HTTPResponseBodyEvent, HTTPResponseStartEvent, Scope,
 
 from novapulse_core import context
 from novapulse_core.domain.errors import DomainError, Unavailable
-from novapulse_core.domain.limits import RateDecision
 from novapulse_core.ports import RateLimiter, TokenIssuer
 
 EXEMPT_PREFIXES = ("/api/v1/health", "/metrics", "/schema", "/.well-known", "/ui/")
@@ -47,11 +46,40 @@ class Budget:
 
 
 @attrs.frozen
+class Plan:
+    """The budgets one kind of request spends, in order, with its `RateLimit-Policy` header
+    (the same for every request of the kind, so rendered once)."""
+
+    budgets: tuple[Budget, ...]
+    policy_header: tuple[bytes, bytes] = attrs.field(init=False)
+
+    @policy_header.default
+    def _policy_header(self) -> tuple[bytes, bytes]:
+        return (b"ratelimit-policy", ", ".join(b.policy for b in self.budgets).encode())
+
+
+@attrs.frozen
 class RateLimits:
     anonymous: Budget
     login: Budget
     user: Budget
     company: Budget
+    anonymous_plan: Plan = attrs.field(init=False)
+    login_plan: Plan = attrs.field(init=False)
+    caller_plan: Plan = attrs.field(init=False)
+    """An authenticated request: its user's budget, then its company's."""
+
+    @anonymous_plan.default
+    def _anonymous_plan(self) -> Plan:
+        return Plan((self.anonymous,))
+
+    @login_plan.default
+    def _login_plan(self) -> Plan:
+        return Plan((self.login,))
+
+    @caller_plan.default
+    def _caller_plan(self) -> Plan:
+        return Plan((self.user, self.company))
 
 
 @attrs.frozen
@@ -79,63 +107,45 @@ class RouteLimits:
         self._limits = limits
 
     async def check(self, scope: Scope, authorization: bytes | None) -> Verdict:
-        budgets = self._budgets_for(scope, authorization)
-        if not budgets:
+        path: str = scope["path"]
+        if path.startswith(EXEMPT_PREFIXES):
             return PASS
+        plan, keys = self._plan_for(path, scope, authorization)
         limiter = self._limiter or self._resolve()
         try:  # all or none: a request refused by one budget spends none of the others
             answers = await limiter.hit_all(
-                [(key, budget.limit, budget.window) for key, budget in budgets]
+                [(key, b.limit, b.window) for key, b in zip(keys, plan.budgets, strict=True)]
             )
         except Unavailable:
             return PASS  # fail open; the metered limiter counted it
-        decisions = [
-            (budget, answer) for (_, budget), answer in zip(budgets, answers, strict=False)
-        ]
-        last = answers[-1]  # the answers stop at a refusal
-        return Verdict(_headers(decisions), None if last.allowed else last.retry_after)
+        states = ", ".join(  # the answers stop at a refusal
+            f'"{b.name}";r={a.remaining};t={b.seconds if a.allowed else a.retry_after}'
+            for b, a in zip(plan.budgets, answers, strict=False)
+        )
+        headers = [plan.policy_header, (b"ratelimit", states.encode())]
+        last = answers[-1]
+        return Verdict(headers, None if last.allowed else last.retry_after)
 
     def _resolve(self) -> RateLimiter:
         self._limiter = self._provide_limiter()
         return self._limiter
 
-    def _budgets_for(self, scope: Scope, authorization: bytes | None) -> list[tuple[str, Budget]]:
-        path: str = scope["path"]
-        if path.startswith(EXEMPT_PREFIXES):
-            return []
-        client = scope.get("client")
-        address = client[0] if client else "unknown"
+    def _plan_for(
+        self, path: str, scope: Scope, authorization: bytes | None
+    ) -> tuple[Plan, tuple[str, ...]]:
         limits = self._limits
+        client = scope.get("client")
         if path.startswith(LOGIN_PATHS):
-            return [(f"route:login:{address}", limits.login)]
+            return limits.login_plan, (f"route:login:{client[0] if client else 'unknown'}",)
         if authorization is not None and authorization[:7].lower() == b"bearer ":
             try:
                 claims = self._tokens.verify(authorization[7:].decode("latin-1").strip())
             except DomainError:
                 pass  # the auth layer answers 401; count it as anonymous
             else:
-                return [
-                    (f"route:user:{claims.subject}", limits.user),
-                    (f"route:company:{claims.company_id}", limits.company),
-                ]
-        return [(f"route:anonymous:{address}", limits.anonymous)]
-
-
-def _headers(decisions: list[tuple[Budget, RateDecision]]) -> RawHeaders:
-    policies: list[str] = []
-    states: list[str] = []
-    for budget, decision in decisions:
-        policies.append(budget.policy)
-        states.append(f'"{budget.name}";r={decision.remaining};t={_reset(budget, decision)}')
-    return [
-        (b"ratelimit-policy", ", ".join(policies).encode()),
-        (b"ratelimit", ", ".join(states).encode()),
-    ]
-
-
-def _reset(budget: Budget, decision: RateDecision) -> int:
-    """Seconds until the quota is back: exact for a refusal; at most the window otherwise."""
-    return budget.seconds if decision.allowed else decision.retry_after
+                keys = (f"route:user:{claims.subject}", f"route:company:{claims.company_id}")
+                return limits.caller_plan, keys
+        return limits.anonymous_plan, (f"route:anonymous:{client[0] if client else 'unknown'}",)
 
 
 async def too_many(scope: Scope, send: Send, verdict: Verdict) -> None:
