@@ -64,6 +64,8 @@ class InMemoryJobStore:
         self._retention = retention
         self._lock = threading.Lock()
         self._jobs: dict[str, Job] = {}
+        self._tally: Counter[tuple[QueueName, JobState]] = Counter()
+        """Jobs by queue and state, kept as they change: `counts` reads it, not every job."""
         self._finishing: list[tuple[datetime, str]] = []  # heap of (finished_at, id)
 
     async def add(self, job: Job) -> None:
@@ -122,8 +124,7 @@ class InMemoryJobStore:
     async def counts(self, queue: QueueName) -> Mapping[JobState, int]:
         with self._lock:
             self._drop_expired()
-            states = Counter(job.state for job in self._jobs.values() if job.queue == queue)
-        return {state: states[state] for state in JobState}
+            return {state: self._tally[queue, state] for state in JobState}
 
     async def throughput(self, queue: QueueName, since: datetime) -> QueueThroughput:
         with self._lock:
@@ -138,6 +139,10 @@ class InMemoryJobStore:
         return throughput_of(attempts)
 
     def _put(self, job: Job) -> None:
+        before = self._jobs.get(job.id)
+        if before is not None:
+            self._tally[before.queue, before.state] -= 1
+        self._tally[job.queue, job.state] += 1
         self._jobs[job.id] = job
         if job.state in FINISHED and job.finished_at is not None:
             heapq.heappush(self._finishing, (job.finished_at, job.id))
@@ -150,3 +155,4 @@ class InMemoryJobStore:
             job = self._jobs.get(job_id)
             if job is not None and job.finished_at == finished_at and job.state in FINISHED:
                 del self._jobs[job_id]
+                self._tally[job.queue, job.state] -= 1
