@@ -15,7 +15,7 @@ import bisect
 import os
 import threading
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram
@@ -39,10 +39,26 @@ class MetricBuffer:
         with self._lock:
             self._added[series] = self._added.get(series, 0.0) + amount
 
-    def observe(self, series: Histogram, bounds: Sequence[float], value: float) -> None:
-        """One observation of `series`, whose bucket upper bounds are `bounds` (ascending,
-        without +Inf, as given to the histogram)."""
+    def add_all(self, additions: Iterable[tuple[Counter | Gauge, float]]) -> None:
+        """`add` each (series, amount), under one lock."""
         with self._lock:
+            added = self._added
+            for series, amount in additions:
+                added[series] = added.get(series, 0.0) + amount
+
+    def observe(
+        self,
+        series: Histogram,
+        bounds: Sequence[float],
+        value: float,
+        also: Iterable[tuple[Counter | Gauge, float]] = (),
+    ) -> None:
+        """One observation of `series`, whose bucket upper bounds are `bounds` (ascending,
+        without +Inf, as given to the histogram); and `add_all(also)`, under the same lock."""
+        with self._lock:
+            added = self._added
+            for other, amount in also:
+                added[other] = added.get(other, 0.0) + amount
             pending = self._observed.get(series)
             if pending is None:
                 pending = self._observed[series] = _Observations(len(bounds) + 1)

@@ -10,6 +10,9 @@ from novapulse_core.domain.errors import Unavailable
 from novapulse_core.domain.limits import RateDecision
 from novapulse_core.ports import RateLimiter
 
+REMEMBERED_KEYS = 10_000
+"""Keys whose policy label is remembered; all are forgotten when more come."""
+
 
 def policy_of(key: str) -> str:
     """The policy a key belongs to: its first two `:`-separated parts (`auth:password` of
@@ -33,7 +36,8 @@ class MeteredRateLimiter:
     ) -> None:
         self._limiter = limiter
         self._metrics = metrics
-        self._policy = policy
+        self._policy_of = policy
+        self._policies: dict[str, str] = {}
 
     async def hit(self, key: str, limit: int, window: timedelta) -> RateDecision:
         try:
@@ -51,8 +55,10 @@ class MeteredRateLimiter:
             for key, _, _ in hits:
                 self._metrics.rate_limit_failed_open(self._policy(key))
             raise
-        for (key, _, _), decision in zip(hits, decisions, strict=False):  # stop at a refusal
-            self._metrics.rate_limit_decision(self._policy(key), allowed=decision.allowed)
+        self._metrics.rate_limit_answers(  # the decisions stop at a refusal
+            (self._policy(key), decision.allowed)
+            for (key, _, _), decision in zip(hits, decisions, strict=False)
+        )
         return decisions
 
     async def peek(self, key: str, limit: int, window: timedelta) -> RateDecision:
@@ -63,6 +69,16 @@ class MeteredRateLimiter:
             raise
         self._metrics.rate_limit_decision(self._policy(key), allowed=decision.allowed)
         return decision
+
+    def _policy(self, key: str) -> str:
+        """`key`'s policy, remembered for the keys seen lately (the same keys come again and
+        again: one per user, company or client address)."""
+        policy = self._policies.get(key)
+        if policy is None:
+            if len(self._policies) >= REMEMBERED_KEYS:
+                self._policies.clear()
+            policy = self._policies[key] = self._policy_of(key)
+        return policy
 
     async def reset(self, key: str) -> None:
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -166,9 +167,9 @@ class Metrics:
                 self.http_duration.labels(method=method, route=route),
             )
             self._http_series[key] = series
-        self.buffer.add(series[0])
-        self.buffer.observe(series[1], HTTP_BUCKETS, seconds)
-        self.buffer.add(self.http_in_flight, -1)
+        self.buffer.observe(
+            series[1], HTTP_BUCKETS, seconds, also=((series[0], 1.0), (self.http_in_flight, -1.0))
+        )
 
     def http_request_started(self) -> None:
         """A request came in; `http_request` counts it out."""
@@ -176,15 +177,27 @@ class Metrics:
 
     def job_attempt(self, queue: str, outcome: JobOutcome, seconds: float) -> None:
         """One finished job attempt on `queue` (a `QueueName` value)."""
-        self.buffer.add(self.jobs_processed.labels(queue=queue))
+        counted: list[tuple[Counter | Gauge, float]] = [
+            (self.jobs_processed.labels(queue=queue), 1.0)
+        ]
         if outcome is not JobOutcome.COMPLETED:
-            self.buffer.add(self.jobs_failed.labels(queue=queue, outcome=outcome.value))
-        self.buffer.observe(self.job_duration.labels(queue=queue), JOB_BUCKETS, seconds)
+            counted.append((self.jobs_failed.labels(queue=queue, outcome=outcome.value), 1.0))
+        self.buffer.observe(self.job_duration.labels(queue=queue), JOB_BUCKETS, seconds, counted)
 
     def rate_limit_decision(self, policy: str, *, allowed: bool) -> None:
         """One answer of the rate limiter under `policy` (`login`, `user`, `auth:password`...)."""
         decision = "allowed" if allowed else "refused"
         self.buffer.add(self._child(self.rate_limit_decisions, policy, decision))
+
+    def rate_limit_answers(self, answers: Iterable[tuple[str, bool]]) -> None:
+        """Several answers of the rate limiter at once, (policy, allowed) each."""
+        self.buffer.add_all(
+            (
+                self._child(self.rate_limit_decisions, policy, "allowed" if allowed else "refused"),
+                1.0,
+            )
+            for policy, allowed in answers
+        )
 
     def rate_limit_failed_open(self, policy: str) -> None:
         """A check let through because the limiter's backend could not be reached."""
@@ -207,5 +220,9 @@ class Metrics:
         """One webhook delivery attempt and how long it took (`outcome` a `WebhookOutcome`
         or its value)."""
         label = WebhookOutcome(outcome).value
-        self.buffer.add(self.webhook_deliveries.labels(outcome=label))
-        self.buffer.observe(self.webhook_duration.labels(outcome=label), WEBHOOK_BUCKETS, seconds)
+        self.buffer.observe(
+            self.webhook_duration.labels(outcome=label),
+            WEBHOOK_BUCKETS,
+            seconds,
+            also=((self.webhook_deliveries.labels(outcome=label), 1.0),),
+        )
