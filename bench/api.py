@@ -126,7 +126,8 @@ def _wrk(target: Target, seconds: int, connections: int) -> Run:
         raise SystemExit(f"bench: non-2xx answers from {target.url}:\n{out}")
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
-    p99 = re.search(r"99%\s+(\S+)", out).group(1)  # type: ignore[union-attr]
+    # the distribution's own line, not a "+/- Stdev" column ending in 99%
+    p99 = re.search(r"^\s+99%\s+(\S+)", out, re.MULTILINE).group(1)  # type: ignore[union-attr]
     loop_us = None
     if before is not None and after is not None and requests:
         loop_us = (after - before) / TICKS / requests * 1e6
