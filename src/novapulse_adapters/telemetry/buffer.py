@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import atexit
 import bisect
+import logging
 import os
 import threading
 import weakref
@@ -24,12 +25,16 @@ from prometheus_client.registry import Collector
 
 FLUSH_SECONDS = 1.0
 
+log = logging.getLogger("novapulse")
+
 
 class MetricBuffer:
     """Pending counter increments, gauge moves and histogram observations, by series."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._applying = threading.Lock()
+        """Held by a flush from taking the pending updates until they are all in the series."""
         self._added: dict[Counter | Gauge, float] = {}
         self._observed: dict[Histogram, _Observations] = {}
         _flusher.watch(self)
@@ -66,17 +71,31 @@ class MetricBuffer:
             pending.buckets[bisect.bisect_left(bounds, value)] += 1
 
     def drop_pending(self) -> None:
-        self._lock = threading.Lock()
+        self._lock, self._applying = threading.Lock(), threading.Lock()
         self._added, self._observed = {}, {}
 
     def flush(self) -> None:
-        with self._lock:
-            added, self._added = self._added, {}
-            observed, self._observed = self._observed, {}
-        for series, amount in added.items():
-            series.inc(amount)
-        for histogram, pending in observed.items():
-            _add_to_histogram(histogram, pending)
+        """Add what is pending to the series. A flush that finds another one under way waits
+        for it, so when any flush returns, every update made before it is in the series. An
+        update that cannot be written (a multiprocess file on a full disk) is logged; the
+        others are still written."""
+        with self._applying:
+            with self._lock:
+                added, self._added = self._added, {}
+                observed, self._observed = self._observed, {}
+            failures = 0
+            for series, amount in added.items():
+                try:
+                    series.inc(amount)
+                except Exception:  # one series must not cost the others their update
+                    failures += 1
+            for histogram, pending in observed.items():
+                try:
+                    _add_to_histogram(histogram, pending)
+                except Exception:
+                    failures += 1
+        if failures:
+            log.error("metrics: %d buffered updates could not be written", failures)
 
 
 class FlushFirst(Collector):
@@ -140,11 +159,15 @@ class _Flusher:
     def _run(self) -> None:
         wake = threading.Event()
         while not wake.wait(FLUSH_SECONDS):
-            self.flush_all()
+            try:
+                self.flush_all()
+            except Exception:  # the thread must outlive any one flush
+                log.exception("metrics: a periodic flush failed")
 
     def _forget_thread(self) -> None:
         """In a forked child the thread is gone (the next buffer starts a new one), and what the
-        parent had pending is the parent's to flush."""
+        parent had pending is the parent's to flush. A buffer made before the fork is flushed
+        in the child at collection and exit only (the API and workers make theirs after)."""
         self._lock = threading.Lock()
         self._thread = None
         for buffer in list(self._buffers):
