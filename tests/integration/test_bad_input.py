@@ -215,6 +215,15 @@ BAD_INPUTS = [
     bad("anonymous, body of the wrong shape", "POST", USERS, 401, json={"x": 1}, caller="nobody"),
     bad("anonymous, bad query", "GET", USERS, 401, params={"limit": "many"}, caller="nobody"),
     bad("anonymous, bad MFA setup body", "POST", MFA_SETUP, 401, json=[], caller="nobody"),
+    bad("body not UTF-8", "POST", DEPARTMENTS, 400, content=b'{"name": "\xff"}'),
+    bad(
+        "anonymous, body not UTF-8",
+        "POST",
+        USERS,
+        400,
+        content=b'{"name": "\xff"}',
+        caller="nobody",
+    ),
     bad("member adds a user", "POST", USERS, 403, json=NEW_USER, caller="member"),
     bad("member adds a department", "POST", DEPARTMENTS, 403, json={"name": "O"}, caller="member"),
 ]
@@ -239,6 +248,15 @@ def test_bad_input_gets_a_4xx_problem(
         headers=headers,
     )
     assert_problem(response, bad_input.status)
+
+
+@pytest.mark.parametrize("path", [USERS, DEPARTMENTS, "/api/v1/webhooks", "/api/v1/jobs"])
+def test_options_needs_no_token_as_a_cors_preflight_sends_none(
+    client: TestClient[Any], path: str
+) -> None:
+    response = client.options(path)
+    assert response.status_code == 204, response.text
+    assert "OPTIONS" in response.headers["allow"]
 
 
 def test_a_body_over_the_size_limit_gets_413(

@@ -111,6 +111,8 @@ def test_a_user_past_its_budget_gets_429_with_retry_after_and_ratelimit_headers(
     remaining = [a.headers["ratelimit"].split(";")[1] for a in answers[:5]]
     assert remaining == ["r=4", "r=3", "r=2", "r=1", "r=0"]
     refused = answers[5]
+    assert len(refused.headers.get_list("ratelimit")) == 1
+    assert len(refused.headers.get_list("ratelimit-policy")) == 1
     assert refused.headers["content-type"] == "application/problem+json"
     assert refused.json()["type"] == "urn:novapulse:problem:rate-limited"
     assert 0 < int(refused.headers["retry-after"]) <= 60

@@ -156,27 +156,30 @@ def _authorization(headers: Any) -> str:
 async def caller_first(request: Request[Any, Any, Any]) -> None:
     """`before_request` of the routes that read input and need a caller: `caller()` before
     Litestar validates the input, so a request without a valid token gets 401, not a 400."""
-    if await _body_decodes(request):
+    if await _caller_is_asked(request):
         await cast(ApiRequest, request).caller()
 
 
 async def bearer_first(request: Request[Any, Any, Any]) -> None:
     """`before_request` of the routes that read input and hand their token to a service: a
     request without a bearer token gets 401 before Litestar validates the input."""
-    if await _body_decodes(request):
+    if await _caller_is_asked(request):
         _ = cast(ApiRequest, request).bearer
 
 
-async def _body_decodes(request: Request[Any, Any, Any]) -> bool:
+async def _caller_is_asked(request: Request[Any, Any, Any]) -> bool:
     """What Litestar does before it validates a handler's input, so that only the 400s and 413s
     it answers before asking who calls come before a 401: the app's own `before_request`
     (Litestar runs only the nearest one), then reading the JSON body (too large: 413) and
-    decoding it (not JSON: False, and Litestar answers 400 as it decodes it again)."""
+    decoding it (not JSON or not UTF-8: False, and Litestar answers 400 as it decodes it
+    again). Never for OPTIONS, which Litestar answers itself: a CORS preflight sends no token."""
     if request.app.before_request is not None:
         await request.app.before_request(request)
+    if request.method == "OPTIONS":
+        return False
     if "data" in request.route_handler.parsed_fn_signature.parameters and await request.body():
         try:
             await request.json()
-        except SerializationException:
+        except (SerializationException, UnicodeDecodeError):
             return False
     return True

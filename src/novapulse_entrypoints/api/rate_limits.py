@@ -149,7 +149,8 @@ class RouteLimits:
 
 
 async def too_many(scope: Scope, send: Send, verdict: Verdict) -> None:
-    """The 429 problem answer of a refused request, with `Retry-After` and the limit headers."""
+    """The 429 problem answer of a refused request, with `Retry-After` (the middleware adds the
+    limit headers, as to every answer)."""
     retry_after = verdict.retry_after or 1
     body = msgspec.json.encode(
         {
@@ -166,7 +167,6 @@ async def too_many(scope: Scope, send: Send, verdict: Verdict) -> None:
         (b"content-type", b"application/problem+json"),
         (b"content-length", str(len(body)).encode()),
         (b"retry-after", str(retry_after).encode()),
-        *verdict.headers,
     ]
     start: HTTPResponseStartEvent = {"type": "http.response.start", "status": 429, "headers": raw}
     await send(start)
