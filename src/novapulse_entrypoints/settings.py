@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import secrets
 from collections.abc import Callable, Mapping
 from typing import Any, Literal, TypeVar
@@ -147,6 +148,8 @@ class Settings:
     rate_limit_company: tuple[int, int] = (3000, 60)
     """Requests per window per company, all its users together."""
 
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    """Proxies whose `X-Forwarded-For` entries name the client (see `api.clients`)."""
     webhook_allow_list: tuple[str, ...] = ()
     """Hosts or CIDRs webhook URLs may reach although they are not public (development and
     tests only; empty by default, so loopback and private networks are refused)."""
@@ -286,6 +289,7 @@ class Settings:
             rate_limit_login=read("RATE_LIMIT_LOGIN", _budget, (20, 60)),
             rate_limit_user=read("RATE_LIMIT_USER", _budget, (600, 60)),
             rate_limit_company=read("RATE_LIMIT_COMPANY", _budget, (3000, 60)),
+            trusted_proxies=tuple(read("TRUSTED_PROXIES", _networks, [])),
             **_webhook_settings(read),
             smtp_host=read("SMTP_HOST", str, None),
             smtp_port=read("SMTP_PORT", _positive_int, 587),
@@ -516,6 +520,17 @@ def _webhook_settings(read: _Reader) -> dict[str, Any]:
 
 def _words(raw: str) -> list[str]:
     return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def _networks(raw: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """Comma-separated addresses or CIDR networks, e.g. `10.0.0.0/8, 2001:db8::1`."""
+    networks = []
+    for word in _words(raw):
+        try:
+            networks.append(ipaddress.ip_network(word, strict=False))
+        except ValueError:
+            raise ValueError(f"expected addresses or CIDR networks, got {word!r}") from None
+    return networks
 
 
 def _budget(raw: str) -> tuple[int, int]:

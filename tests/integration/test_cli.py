@@ -47,6 +47,11 @@ def novapulse(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
         (("worker",), {"NOVAPULSE_REDIS_URL": "redis://db"}, "NOVAPULSE_JWT_SECRET is required"),
         (("serve", "--port", "70000"), {}, "between 1 and 65535"),
         (
+            ("serve",),
+            {"NOVAPULSE_TRUSTED_PROXIES": "10.0.0.0/8, the balancer"},
+            "NOVAPULSE_TRUSTED_PROXIES: expected addresses or CIDR networks, got 'the balancer'",
+        ),
+        (
             ("bootstrap", "--company", "A", "--email", "a@b.example", "--name", "A"),
             {},
             "serve --demo",

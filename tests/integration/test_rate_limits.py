@@ -7,6 +7,8 @@ import os
 import shutil
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,7 +22,7 @@ from novapulse_entrypoints.container import build_container
 from support.mongo_standin import new_standin_client
 
 from .conftest import PASSWORD, add_user, make_settings, sign_up
-from .servers import free_port
+from .servers import free_port, running_server
 
 SECRET = "rate-limit-test-secret-of-at-least-32-bytes"
 LIMITED = {
@@ -201,3 +203,40 @@ def test_a_user_refused_for_its_own_budget_spends_nothing_of_its_companys() -> N
     # the owner's sign-up and add_user calls spent 1 of its 5; 4 more pass, the rest are refused
     assert mine == [200] * 4 + [429] * 5
     assert theirs.status_code == 200
+
+
+def _anonymous_statuses(base: str, forwarded_for: str | None, times: int) -> list[int]:
+    headers = {} if forwarded_for is None else {"X-Forwarded-For": forwarded_for}
+    statuses = []
+    for _ in range(times):
+        request = urllib.request.Request(f"{base}/api/v1/users/me", headers=headers)  # noqa: S310
+        try:
+            with urllib.request.urlopen(request, timeout=10):  # noqa: S310
+                statuses.append(200)
+        except urllib.error.HTTPError as error:
+            statuses.append(error.code)
+    return statuses
+
+
+def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_anonymous_budget() -> None:
+    env = {**LIMITED, "NOVAPULSE_TRUSTED_PROXIES": "127.0.0.1/32"}
+    with running_server(env=env) as server:
+        first = _anonymous_statuses(server.base, "198.51.100.1", 5)
+        second = _anonymous_statuses(server.base, "198.51.100.2", 5)
+        same_slash_64 = [
+            *_anonymous_statuses(server.base, "2001:db8:1:2::1", 2),
+            *_anonymous_statuses(server.base, "2001:db8:1:2::ffff", 3),
+        ]
+    assert first == [401] * 4 + [429]
+    assert second == [401] * 4 + [429]
+    assert same_slash_64 == [401] * 4 + [429]
+
+
+def test_without_trusted_proxies_a_forwarded_address_changes_nothing() -> None:
+    with running_server(env=LIMITED) as server:
+        spoofing = [
+            status
+            for n in range(5)
+            for status in _anonymous_statuses(server.base, f"198.51.100.{n}", 1)
+        ]
+    assert spoofing == [401] * 4 + [429]

@@ -63,6 +63,7 @@ def create_app(
     observability.meter_cache(services, telemetry.metrics)
     observability.meter_webhooks(services, telemetry.metrics)
     tracing = enable_tracing(services, settings, "novapulse-api", tracer_provider)
+    api = ApiServices(services)
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
@@ -108,7 +109,7 @@ def create_app(
             operator_pages(),
         ],
         request_class=ApiRequest,
-        state=State({SERVICES: ApiServices(services)}),
+        state=State({SERVICES: api}),
         exception_handlers=EXCEPTION_HANDLERS,
         plugins=[ClosedStructSchemaPlugin(), *tracing_plugins(tracing)],
         before_request=name_span_by_route if tracing is not None else None,
@@ -129,7 +130,9 @@ def create_app(
         debug=False,
     )
     limits = (
-        RouteLimits(services.rate_limiter, services.token_issuer(), _rate_limits(settings))
+        RouteLimits(
+            services.rate_limiter, services.token_issuer(), _rate_limits(settings), api.clients
+        )
         if settings.rate_limits_enabled
         else None
     )

@@ -31,6 +31,7 @@ from novapulse_core.services.jobs import JobService
 from novapulse_core.services.mfa import MfaService
 from novapulse_core.services.webhooks import WebhookService
 from novapulse_entrypoints import container as composition
+from novapulse_entrypoints.api.clients import ClientAddresses
 from novapulse_entrypoints.container import Container, ReadinessProbe
 from novapulse_entrypoints.settings import Settings
 
@@ -100,6 +101,10 @@ class ApiServices:
         return self._container.token_issuer()
 
     @cached_property
+    def clients(self) -> ClientAddresses:
+        return ClientAddresses(self.settings.trusted_proxies)
+
+    @cached_property
     def webhooks(self) -> WebhookService:
         return self._container.webhooks()
 
@@ -140,8 +145,9 @@ class ApiRequest(Request[Any, Any, Any]):
 
     @property
     def client_address(self) -> str | None:
-        """The peer address, which brute-force limits count per (the server's view of it)."""
-        return self.client.host if self.client else None
+        """The key brute-force limits count the client under (see `api.clients`); None when
+        the server does not tell the peer."""
+        return self.services.clients.of(self.scope)
 
 
 def _authorization(headers: Any) -> str:

@@ -16,6 +16,7 @@ from litestar.types import HTTPResponseBodyEvent, HTTPResponseStartEvent, Scope,
 from novapulse_core import context
 from novapulse_core.domain.errors import DomainError, Unavailable
 from novapulse_core.ports import RateLimiter, TokenIssuer
+from novapulse_entrypoints.api.clients import ClientAddresses
 
 EXEMPT_PREFIXES = ("/api/v1/health", "/metrics", "/schema", "/.well-known", "/ui/")
 """Not limited: probes, scrapes, documents, and the operator pages' static files (the API calls
@@ -99,12 +100,17 @@ class RouteLimits:
     of them in one call (one Redis round trip), which `limiter` gives at the first request."""
 
     def __init__(
-        self, limiter: Callable[[], RateLimiter], tokens: TokenIssuer, limits: RateLimits
+        self,
+        limiter: Callable[[], RateLimiter],
+        tokens: TokenIssuer,
+        limits: RateLimits,
+        clients: ClientAddresses,
     ) -> None:
         self._provide_limiter = limiter
         self._limiter: RateLimiter | None = None
         self._tokens = tokens
         self._limits = limits
+        self._clients = clients
 
     async def check(self, scope: Scope, authorization: bytes | None) -> Verdict:
         path: str = scope["path"]
@@ -134,9 +140,8 @@ class RouteLimits:
         self, path: str, scope: Scope, authorization: bytes | None
     ) -> tuple[Plan, tuple[str, ...]]:
         limits = self._limits
-        client = scope.get("client")
         if path.startswith(LOGIN_PATHS):
-            return limits.login_plan, (f"route:login:{client[0] if client else 'unknown'}",)
+            return limits.login_plan, (f"route:login:{self._clients.of(scope) or 'unknown'}",)
         if authorization is not None and authorization[:7].lower() == b"bearer ":
             try:
                 claims = self._tokens.verify(authorization[7:].decode("latin-1").strip())
@@ -145,7 +150,7 @@ class RouteLimits:
             else:
                 keys = (f"route:user:{claims.subject}", f"route:company:{claims.company_id}")
                 return limits.caller_plan, keys
-        return limits.anonymous_plan, (f"route:anonymous:{client[0] if client else 'unknown'}",)
+        return limits.anonymous_plan, (f"route:anonymous:{self._clients.of(scope) or 'unknown'}",)
 
 
 async def too_many(scope: Scope, send: Send, verdict: Verdict) -> None:
