@@ -15,6 +15,7 @@ from novapulse_core.domain.jobs import DEFAULT_POLICIES, Backoff, QueueName, Que
 
 T = TypeVar("T")
 
+MIN_METRICS_TOKEN_LENGTH = 16
 PREFIX = "NOVAPULSE_"
 
 MULTIPROCESS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
@@ -148,6 +149,8 @@ class Settings:
     rate_limit_company: tuple[int, int] = (3000, 60)
     """Requests per window per company, all its users together."""
 
+    metrics_token: str | None = attrs.field(default=None, repr=False)
+    """When set, `GET /metrics` answers only a scrape that sends it as a bearer token."""
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     """Proxies whose `X-Forwarded-For` entries name the client (see `api.clients`)."""
     webhook_allow_list: tuple[str, ...] = ()
@@ -290,6 +293,7 @@ class Settings:
             rate_limit_user=read("RATE_LIMIT_USER", _budget, (600, 60)),
             rate_limit_company=read("RATE_LIMIT_COMPANY", _budget, (3000, 60)),
             trusted_proxies=tuple(read("TRUSTED_PROXIES", _networks, [])),
+            metrics_token=read("METRICS_TOKEN", _metrics_token, None),
             **_webhook_settings(read),
             smtp_host=read("SMTP_HOST", str, None),
             smtp_port=read("SMTP_PORT", _positive_int, 587),
@@ -520,6 +524,16 @@ def _webhook_settings(read: _Reader) -> dict[str, Any]:
 
 def _words(raw: str) -> list[str]:
     return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def _metrics_token(raw: str) -> str:
+    readable = raw.isascii() and raw.isprintable() and " " not in raw
+    if len(raw) < MIN_METRICS_TOKEN_LENGTH or not readable:
+        raise ValueError(
+            f"expected at least {MIN_METRICS_TOKEN_LENGTH} printable ASCII characters, no spaces "
+            "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        )
+    return raw
 
 
 def _networks(raw: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:

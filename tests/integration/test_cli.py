@@ -46,6 +46,7 @@ def novapulse(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
         (("serve", "--workers", "2"), {}, "needs NOVAPULSE_MONGO_URL and NOVAPULSE_REDIS_URL"),
         (("worker",), {"NOVAPULSE_REDIS_URL": "redis://db"}, "NOVAPULSE_JWT_SECRET is required"),
         (("serve", "--port", "70000"), {}, "between 1 and 65535"),
+        (("serve",), {"NOVAPULSE_METRICS_TOKEN": "short"}, "at least 16 printable ASCII"),
         (
             ("serve",),
             {"NOVAPULSE_TRUSTED_PROXIES": "10.0.0.0/8, the balancer"},

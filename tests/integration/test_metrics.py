@@ -228,3 +228,32 @@ def test_a_webhook_delivery_is_counted_by_outcome_with_its_latency() -> None:
     assert seen.value("novapulse_webhook_delivery_duration_seconds_count", outcome="delivered") == 1
     assert seen.value(DELIVERIES, outcome="rejected") == 0
     assert len(receiver.received) == 1
+
+
+METRICS_TOKEN = "a-scrape-token-of-some-length"
+
+
+@pytest.mark.parametrize(
+    ("authorization", "status"),
+    [
+        (None, 401),
+        ("Bearer wrong-token-of-some-length", 401),
+        (f"Basic {METRICS_TOKEN}", 401),
+        (f"Bearer {METRICS_TOKEN}x", 401),
+        (f"Bearer {METRICS_TOKEN}", 200),
+    ],
+)
+def test_with_a_metrics_token_only_a_scrape_that_sends_it_is_answered(
+    authorization: str | None, status: int
+) -> None:
+    settings = make_settings(NOVAPULSE_METRICS_TOKEN=METRICS_TOKEN)
+    headers = {} if authorization is None else {"Authorization": authorization}
+    with TestClient(create_app(settings)) as client:
+        response = client.get("/metrics", headers=headers)
+    assert response.status_code == status
+    if status == 401:
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.headers["www-authenticate"].startswith("Bearer")
+        assert "novapulse_http_requests" not in response.text
+    else:
+        assert "novapulse_http_requests" in response.text

@@ -105,7 +105,9 @@ def create_app(
             JwksController,
             WebhookController,
             WebhookDeliveryController,
-            metrics_route(telemetry, observability.QueueStatsScrape(services)),
+            metrics_route(
+                telemetry, observability.QueueStatsScrape(services), settings.metrics_token
+            ),
             operator_pages(),
         ],
         request_class=ApiRequest,

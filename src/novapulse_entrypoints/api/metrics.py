@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
-from litestar import Response, get
+from litestar import Request, Response, get
 from litestar.handlers import HTTPRouteHandler
 from prometheus_client.metrics_core import Metric
 
 from novapulse_adapters.telemetry import MEDIA_TYPE, MetricsExporter
+from novapulse_core.domain.errors import Unauthenticated
 
 ScrapeExtras = Callable[[], Awaitable[Sequence[Metric]]]
 
 
-def metrics_route(exporter: MetricsExporter, extras: ScrapeExtras) -> HTTPRouteHandler:
-    """The scrape endpoint: the exporter's metrics and `extras`, asked for at each scrape."""
+def metrics_route(
+    exporter: MetricsExporter, extras: ScrapeExtras, token: str | None = None
+) -> HTTPRouteHandler:
+    """The scrape endpoint: the exporter's metrics and `extras`, asked for at each scrape; with
+    `token`, only for a scrape that sends it as `Authorization: Bearer <token>` (401 else)."""
+    expected = None if token is None else f"Bearer {token}".encode()
 
     @get(
         "/metrics",
@@ -22,8 +29,18 @@ def metrics_route(exporter: MetricsExporter, extras: ScrapeExtras) -> HTTPRouteH
         include_in_schema=False,
         media_type=MEDIA_TYPE,
     )
-    async def scrape() -> Response[bytes]:
+    async def scrape(request: Request[Any, Any, Any]) -> Response[bytes]:
+        if expected is not None and not _sends(request, expected):
+            raise Unauthenticated("send the metrics token as 'Authorization: Bearer <token>'")
         body = exporter.render(await extras())
         return Response(body, media_type=MEDIA_TYPE)
 
     return scrape
+
+
+def _sends(request: Request[Any, Any, Any], expected: bytes) -> bool:
+    """Whether the request's `Authorization` header is `expected` (compared in constant time)."""
+    for name, value in request.scope["headers"]:
+        if name.lower() == b"authorization":
+            return hmac.compare_digest(value, expected)
+    return False
