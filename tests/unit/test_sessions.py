@@ -277,3 +277,20 @@ async def test_a_signed_token_is_accepted_and_counted_while_revocations_cannot_b
 
     assert principal.user_id == member.user.id
     assert auth.revocation_checks_skipped == 1
+
+
+async def test_claims_verified_elsewhere_are_still_refused_once_revoked_or_deactivated(
+    platform: Platform, acme: Tenant, member: Member
+) -> None:
+    session = await platform.session(member)
+    claims = platform.tokens.verify(session.access_token)
+    assert await platform.auth.authenticate_verified(claims) == member.principal
+
+    await platform.auth.logout(session.access_token)
+    with pytest.raises(Unauthenticated):
+        await platform.auth.authenticate_verified(claims)
+
+    again = platform.tokens.verify((await platform.session(member)).access_token)
+    await platform.users.deactivate(acme.owner.principal, member.user.id)
+    with pytest.raises(Unauthenticated):
+        await platform.auth.authenticate_verified(again)

@@ -226,7 +226,13 @@ class AuthService:
     async def authenticate(self, token: str) -> Principal:
         """The principal of a valid, unrevoked, full-scope token whose user still exists and is
         active, with its current role (a role change or deactivation applies at once)."""
-        claims = await self._verified(token)
+        return await self.authenticate_verified(self._tokens.verify(token))
+
+    async def authenticate_verified(self, claims: AccessClaims) -> Principal:
+        """`authenticate` for the claims of a token the caller has verified already, with this
+        service's token issuer (the API verifies a request's token once, for its rate limits
+        and its handler): the revocation, scope and user checks."""
+        claims = await self._unrevoked(claims)
         if claims.scope is not TokenScope.FULL:
             raise Forbidden("this token only allows setting up MFA")
         return await self._principal(claims)
@@ -272,10 +278,13 @@ class AuthService:
         return MfaRequired(challenge_token=token, expires_at=challenge.expires_at)
 
     async def _verified(self, token: str) -> AccessClaims:
-        """A valid token's claims. While the revocation list cannot be read (Redis down), a
-        signed, unexpired token passes: access tokens live minutes, and the API keeps serving
-        (the seed's failure handling); each such pass is counted and logged."""
-        claims = self._tokens.verify(token)
+        """A valid, unrevoked token's claims."""
+        return await self._unrevoked(self._tokens.verify(token))
+
+    async def _unrevoked(self, claims: AccessClaims) -> AccessClaims:
+        """`claims`, unless their token is revoked. While the revocation list cannot be read
+        (Redis down), a signed, unexpired token passes: access tokens live minutes, and the API
+        keeps serving (the seed's failure handling); each such pass is counted and logged."""
         try:
             revoked = await self._revocations.is_revoked(claims.token_id)
         except Unavailable:

@@ -18,6 +18,7 @@ from litestar.exceptions import SerializationException
 
 from novapulse_adapters.crypto import JwtTokenIssuer
 from novapulse_core.domain.access import Principal
+from novapulse_core.domain.auth import AccessClaims
 from novapulse_core.domain.errors import Unauthenticated
 from novapulse_core.services import (
     AuthService,
@@ -32,6 +33,7 @@ from novapulse_core.services.mfa import MfaService
 from novapulse_core.services.webhooks import WebhookService
 from novapulse_entrypoints import container as composition
 from novapulse_entrypoints.api.clients import ClientAddresses
+from novapulse_entrypoints.api.rate_limits import VERIFIED_CLAIMS
 from novapulse_entrypoints.container import Container, ReadinessProbe
 from novapulse_entrypoints.settings import Settings
 
@@ -124,7 +126,12 @@ class ApiRequest(Request[Any, Any, Any]):
         """Who sends the request, from its bearer token (`Unauthenticated` without a valid one);
         authenticated once per request."""
         if self._caller is None:
-            self._caller = await self.services.auth.authenticate(self.bearer)
+            auth = self.services.auth
+            claims = cast("AccessClaims | None", self.scope.get(VERIFIED_CLAIMS))
+            if claims is None:
+                self._caller = await auth.authenticate(self.bearer)
+            else:  # the rate limits verified the token already
+                self._caller = await auth.authenticate_verified(claims)
         return self._caller
 
     async def enrolling(self) -> Principal:

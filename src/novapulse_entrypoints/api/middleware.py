@@ -40,7 +40,7 @@ def api_middleware(app: ASGIApp, metrics: Metrics, limits: RouteLimits | None) -
         incoming = authorization = None
         for name, value in scope["headers"]:
             if name == b"authorization":
-                authorization = value
+                authorization = authorization or value  # the first, as the handlers read it
             elif name == request_id.HEADER:
                 incoming = value
         rid = request_id.request_id(incoming)

@@ -25,6 +25,10 @@ LOGIN_PATHS = ("/api/v1/auth/login", "/api/v1/auth/mfa/verify", "/api/v1/auth/re
 
 RawHeaders = list[tuple[bytes, bytes]]
 
+VERIFIED_CLAIMS = "novapulse.verified_claims"
+"""Where the limits leave the claims of the request's bearer token once they have verified it
+(`ApiRequest.caller` then does not verify it again)."""
+
 
 @attrs.frozen
 class Budget:
@@ -148,6 +152,7 @@ class RouteLimits:
             except DomainError:
                 pass  # the auth layer answers 401; count it as anonymous
             else:
+                scope[VERIFIED_CLAIMS] = claims  # type: ignore[literal-required]
                 keys = (f"route:user:{claims.subject}", f"route:company:{claims.company_id}")
                 return limits.caller_plan, keys
         return limits.anonymous_plan, (f"route:anonymous:{self._clients.of(scope) or 'unknown'}",)
