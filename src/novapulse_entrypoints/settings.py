@@ -537,13 +537,24 @@ def _metrics_token(raw: str) -> str:
 
 
 def _networks(raw: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    """Comma-separated addresses or CIDR networks, e.g. `10.0.0.0/8, 2001:db8::1`."""
+    """Comma-separated addresses or CIDR networks, e.g. `10.0.0.0/8, 2001:db8::1`; an
+    IPv4-mapped one (`::ffff:10.0.0.1`, as servers listening on `::` show IPv4 peers) as IPv4."""
     networks = []
     for word in _words(raw):
         try:
-            networks.append(ipaddress.ip_network(word, strict=False))
-        except ValueError:
-            raise ValueError(f"expected addresses or CIDR networks, got {word!r}") from None
+            network = ipaddress.ip_network(word)
+        except ValueError as error:
+            raise ValueError(
+                f"expected addresses or CIDR networks, got {word!r} ({error})"
+            ) from None
+        if network.prefixlen == 0:
+            raise ValueError(f"{word!r} would trust every address")
+        mapped = network.network_address
+        if isinstance(mapped, ipaddress.IPv6Address) and mapped.ipv4_mapped is not None:
+            if network.prefixlen < 96:
+                raise ValueError(f"{word!r} is wider than the IPv4-mapped range")
+            network = ipaddress.ip_network(f"{mapped.ipv4_mapped}/{network.prefixlen - 96}")
+        networks.append(network)
     return networks
 
 

@@ -52,6 +52,8 @@ def novapulse(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
             {"NOVAPULSE_TRUSTED_PROXIES": "10.0.0.0/8, the balancer"},
             "NOVAPULSE_TRUSTED_PROXIES: expected addresses or CIDR networks, got 'the balancer'",
         ),
+        (("serve",), {"NOVAPULSE_TRUSTED_PROXIES": "10.0.0.5/8"}, "has host bits set"),
+        (("serve",), {"NOVAPULSE_TRUSTED_PROXIES": "0.0.0.0/0"}, "would trust every address"),
         (
             ("bootstrap", "--company", "A", "--email", "a@b.example", "--name", "A"),
             {},

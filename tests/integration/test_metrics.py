@@ -241,6 +241,7 @@ METRICS_TOKEN = "a-scrape-token-of-some-length"
         (f"Basic {METRICS_TOKEN}", 401),
         (f"Bearer {METRICS_TOKEN}x", 401),
         (f"Bearer {METRICS_TOKEN}", 200),
+        (f"bearer {METRICS_TOKEN}", 200),
     ],
 )
 def test_with_a_metrics_token_only_a_scrape_that_sends_it_is_answered(

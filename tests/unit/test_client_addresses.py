@@ -7,8 +7,12 @@ import ipaddress
 import pytest
 
 from novapulse_entrypoints.api.clients import ClientAddresses
+from novapulse_entrypoints.settings import Settings
 
 PROXIES = ClientAddresses([ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("fd00::/8")])
+MAPPED_PROXY = ClientAddresses(
+    Settings.from_env({"NOVAPULSE_TRUSTED_PROXIES": "::ffff:10.0.0.5"}).trusted_proxies
+)
 NO_PROXIES = ClientAddresses()
 
 
@@ -48,6 +52,20 @@ def scope(peer: str | None, *forwarded: str) -> dict[str, object]:
         (PROXIES, scope("10.0.0.5", "not an address"), "10.0.0.5"),
         (PROXIES, scope("10.0.0.5", "198.51.100.1, junk, 10.1.1.1"), "10.1.1.1"),
         (PROXIES, scope("10.0.0.5", "10.1.1.1, 10.2.2.2"), "10.1.1.1"),
+        # IPv6 addresses that carry an IPv4 host count as it; where a /64 holds unrelated
+        # hosts, each address counts alone.
+        (NO_PROXIES, scope("2002:cb00:7107::1"), "203.0.113.7"),
+        (NO_PROXIES, scope("64:ff9b::cb00:7107"), "203.0.113.7"),
+        (NO_PROXIES, scope("2001:0:4136:e378:8000:63bf:3fff:fdd2"), "192.0.2.45"),
+        (NO_PROXIES, scope("fe80::1"), "fe80::1"),
+        (NO_PROXIES, scope("fe80::2"), "fe80::2"),
+        (NO_PROXIES, scope("::1"), "::1"),
+        # A long header costs only what is read of it: the nearest untrusted entry ends the walk.
+        (PROXIES, scope("10.0.0.5", "1.1.1.1," * 100_000 + "198.51.100.1"), "198.51.100.1"),
+        (PROXIES, scope("10.0.0.5", "", "198.51.100.1"), "198.51.100.1"),
+        # A proxy written as servers on `::` show IPv4 peers is trusted all the same.
+        (MAPPED_PROXY, scope("::ffff:10.0.0.5", "198.51.100.1"), "198.51.100.1"),
+        (MAPPED_PROXY, scope("10.0.0.5", "198.51.100.1"), "198.51.100.1"),
         # An untrusted peer's header is ignored.
         (PROXIES, scope("203.0.113.7", "198.51.100.1"), "203.0.113.7"),
     ],

@@ -12,7 +12,7 @@ host commonly holds a whole /64 and could otherwise take a fresh address per req
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TypeAlias
 
 from litestar.types import Scope
@@ -50,14 +50,8 @@ class ClientAddresses:
         """The nearest address in `X-Forwarded-For` that is not a trusted proxy; the last
         trusted hop when every entry is one, or when an entry cannot be read (a proxy that
         writes what this cannot parse is misconfigured: count its requests as its own)."""
-        hops = [
-            part.strip()
-            for name, value in scope["headers"]
-            if name == FORWARDED_FOR
-            for part in value.decode("latin-1").split(",")
-        ]
         nearest = proxy
-        for hop in reversed(hops):
+        for hop in _hops_from_the_right(scope):
             address = _address(hop)
             if address is None:
                 return nearest
@@ -65,6 +59,20 @@ class ClientAddresses:
                 return address
             nearest = address
         return nearest
+
+
+def _hops_from_the_right(scope: Scope) -> Iterator[str]:
+    """The `X-Forwarded-For` entries, nearest first, read lazily from the right: the walk
+    stops at the first untrusted one, so a long header costs only what is read of it."""
+    for name, value in reversed(list(scope["headers"])):
+        if name != FORWARDED_FOR:
+            continue
+        text = value.decode("latin-1")
+        end = len(text)
+        while end >= 0:
+            start = text.rfind(",", 0, end)
+            yield text[start + 1 : end].strip()
+            end = start
 
 
 def _address(text: str) -> Address | None:
@@ -83,6 +91,28 @@ def _address(text: str) -> Address | None:
 
 
 def _key(address: Address) -> str:
-    if isinstance(address, ipaddress.IPv6Address):
-        return str(ipaddress.IPv6Network((address, IPV6_GROUP), strict=False))
-    return str(address)
+    """An IPv4 address as it is; an IPv6 one as its /64, but as the IPv4 address it carries
+    (6to4, Teredo, NAT64: one IPv4 host each) or as itself where a /64 holds unrelated hosts
+    (link-local, the IPv4-compatible range with `::1`)."""
+    if isinstance(address, ipaddress.IPv4Address):
+        return str(address)
+    carried = _carried_ipv4(address)
+    if carried is not None:
+        return str(carried)
+    if address.is_link_local or address in _COMPATIBLE:
+        return str(address)
+    return str(ipaddress.IPv6Network((address, IPV6_GROUP), strict=False))
+
+
+def _carried_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        return address.teredo[1]
+    if address in _NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_COMPATIBLE = ipaddress.IPv6Network("::/96")

@@ -122,6 +122,14 @@ class ApiRequest(Request[Any, Any, Any]):
         services: ApiServices = self.app.state[SERVICES]
         return services
 
+    async def json(self) -> Any:
+        """Litestar's, with a body that is not UTF-8 refused as malformed JSON (400): msgspec
+        raises `UnicodeDecodeError` for it, which Litestar would answer with a 500."""
+        try:
+            return await super().json()
+        except UnicodeDecodeError:
+            raise SerializationException("the request body is not valid UTF-8") from None
+
     async def caller(self) -> Principal:
         """Who sends the request, from its bearer token (`Unauthenticated` without a valid one);
         authenticated once per request."""
@@ -184,8 +192,8 @@ async def _caller_is_asked(request: Request[Any, Any, Any]) -> bool:
     """What Litestar does before it validates a handler's input, so that only the 400s and 413s
     it answers before asking who calls come before a 401: the app's own `before_request`
     (Litestar runs only the nearest one), then reading the JSON body (too large: 413) and
-    decoding it (not JSON or not UTF-8: False, and Litestar answers 400 as it decodes it
-    again). Never for OPTIONS, which Litestar answers itself: a CORS preflight sends no token."""
+    decoding it (not JSON: False, and Litestar answers 400 as it decodes it again). Never for
+    OPTIONS, which Litestar answers itself: a CORS preflight sends no token."""
     if request.app.before_request is not None:
         await request.app.before_request(request)
     if request.method == "OPTIONS":
@@ -193,6 +201,6 @@ async def _caller_is_asked(request: Request[Any, Any, Any]) -> bool:
     if "data" in request.route_handler.parsed_fn_signature.parameters and await request.body():
         try:
             await request.json()
-        except (SerializationException, UnicodeDecodeError):
+        except SerializationException:
             return False
     return True

@@ -21,7 +21,7 @@ def metrics_route(
 ) -> HTTPRouteHandler:
     """The scrape endpoint: the exporter's metrics and `extras`, asked for at each scrape; with
     `token`, only for a scrape that sends it as `Authorization: Bearer <token>` (401 else)."""
-    expected = None if token is None else f"Bearer {token}".encode()
+    expected = None if token is None else token.encode()
 
     @get(
         "/metrics",
@@ -38,9 +38,11 @@ def metrics_route(
     return scrape
 
 
-def _sends(request: Request[Any, Any, Any], expected: bytes) -> bool:
-    """Whether the request's `Authorization` header is `expected` (compared in constant time)."""
+def _sends(request: Request[Any, Any, Any], token: bytes) -> bool:
+    """Whether the request's first `Authorization` header is `Bearer <token>` (the scheme in
+    any case, the token compared in constant time)."""
     for name, value in request.scope["headers"]:
         if name.lower() == b"authorization":
-            return hmac.compare_digest(value, expected)
+            scheme, _, sent = value.partition(b" ")
+            return scheme.lower() == b"bearer" and hmac.compare_digest(sent.strip(), token)
     return False

@@ -88,14 +88,6 @@ def http_error(
     return problem(request, status, code, error.detail, headers=error.headers, **extra)
 
 
-def undecodable_text(
-    request: Request[Any, Any, Any], error: UnicodeDecodeError
-) -> Response[dict[str, object]]:
-    """Text in the request that is not valid UTF-8 (msgspec raises this for a JSON body with
-    such a string, where it raises `DecodeError` for other malformed JSON)."""
-    return problem(request, 400, _CODE_BY_STATUS[400], "the request is not valid UTF-8 text")
-
-
 def unexpected_error(
     request: Request[Any, Any, Any], error: Exception
 ) -> Response[dict[str, object]]:
@@ -106,7 +98,6 @@ def unexpected_error(
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     errors.DomainError: domain_error,
     HTTPException: http_error,
-    UnicodeDecodeError: undecodable_text,
     Exception: unexpected_error,
 }
 
