@@ -47,9 +47,7 @@ class MetricBuffer:
     def add_all(self, additions: Iterable[tuple[Counter | Gauge, float]]) -> None:
         """`add` each (series, amount), under one lock."""
         with self._lock:
-            added = self._added
-            for series, amount in additions:
-                added[series] = added.get(series, 0.0) + amount
+            self._add_each(additions)
 
     def observe(
         self,
@@ -61,14 +59,18 @@ class MetricBuffer:
         """One observation of `series`, whose bucket upper bounds are `bounds` (ascending,
         without +Inf, as given to the histogram); and `add_all(also)`, under the same lock."""
         with self._lock:
-            added = self._added
-            for other, amount in also:
-                added[other] = added.get(other, 0.0) + amount
+            self._add_each(also)
             pending = self._observed.get(series)
             if pending is None:
                 pending = self._observed[series] = _Observations(len(bounds) + 1)
             pending.total += value
             pending.buckets[bisect.bisect_left(bounds, value)] += 1
+
+    def _add_each(self, additions: Iterable[tuple[Counter | Gauge, float]]) -> None:
+        """The additions into the pending sums; the caller holds the lock."""
+        added = self._added
+        for series, amount in additions:
+            added[series] = added.get(series, 0.0) + amount
 
     def drop_pending(self) -> None:
         self._lock, self._applying = threading.Lock(), threading.Lock()

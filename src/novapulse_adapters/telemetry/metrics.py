@@ -186,8 +186,7 @@ class Metrics:
 
     def rate_limit_decision(self, policy: str, *, allowed: bool) -> None:
         """One answer of the rate limiter under `policy` (`login`, `user`, `auth:password`...)."""
-        decision = "allowed" if allowed else "refused"
-        self.buffer.add(self._child(self.rate_limit_decisions, policy, decision))
+        self.rate_limit_answers(((policy, allowed),))
 
     def rate_limit_answers(self, answers: Iterable[tuple[str, bool]]) -> None:
         """Several answers of the rate limiter at once, (policy, allowed) each."""
