@@ -4,12 +4,10 @@ the receiver listens on 127.0.0.1 and must hear nothing when a request is refuse
 
 from __future__ import annotations
 
-import socket
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp import web
-from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.test_utils import TestServer
 
 from novapulse_adapters.http import AddressRefused, AiohttpWebhookTransport, GuardedResolver
@@ -17,35 +15,7 @@ from novapulse_adapters.memory import StaticHostResolver
 from novapulse_core.domain.addresses import AddressPolicy
 from novapulse_core.domain.webhooks import FailureKind
 from novapulse_core.services.webhook_dispatch import UrlGuard
-
-
-class TableResolver(AbstractResolver):
-    """aiohttp's resolver interface over a fixed table; unknown names fail like DNS does."""
-
-    def __init__(self, table: Mapping[str, Sequence[str]]) -> None:
-        self.table = dict(table)
-        self.asked: list[str] = []
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        self.asked.append(host)
-        if host not in self.table:
-            raise OSError(f"no such host {host}")
-        return [
-            ResolveResult(
-                hostname=host,
-                host=address,
-                port=port,
-                family=socket.AF_INET6 if ":" in address else socket.AF_INET,
-                proto=0,
-                flags=socket.AI_NUMERICHOST,
-            )
-            for address in self.table[host]
-        ]
-
-    async def close(self) -> None:
-        pass
+from support.resolvers import TableResolver
 
 
 @pytest.mark.parametrize(

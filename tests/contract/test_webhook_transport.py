@@ -25,6 +25,7 @@ from novapulse_core.domain.addresses import AddressPolicy
 from novapulse_core.domain.webhook_signing import new_secret, signed_headers
 from novapulse_core.domain.webhooks import FailureKind, TransportResult
 from novapulse_core.ports.webhooks import WebhookTransport
+from support.resolvers import TableResolver
 
 EXCERPT_CAP = 256
 READ_TIMEOUT = 0.3
@@ -239,6 +240,20 @@ async def test_connections_are_pooled(
     for _ in range(3):
         await aiohttp_transport.send(http_receiver.url, BODY, signed(new_secret()))
     assert len({r.peer for r in http_receiver.requests}) == 1
+
+
+async def test_a_cookie_one_receiver_sets_is_never_sent_to_the_next(
+    http_receiver: HttpReceiver,
+) -> None:
+    """Endpoints of different companies can share a host: a cookie kept from one delivery would
+    reach another company's receiver."""
+    http_receiver.reply(Reply(headers={"Set-Cookie": "session=tenant-a; Path=/"}))
+    names = TableResolver({"hooks.test": ["127.0.0.1"]})
+    named = http_receiver.url.replace("127.0.0.1", "hooks.test")
+    async with AiohttpWebhookTransport(LOOPBACK, resolver=names) as transport:
+        await transport.send(named, BODY, signed(new_secret()))
+        await transport.send(named.removesuffix("/hook") + "/other", BODY, {})
+    assert [r.headers.get("Cookie") for r in http_receiver.requests] == [None, None]
 
 
 async def test_a_closed_port_is_a_connection_failure(

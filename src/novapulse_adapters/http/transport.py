@@ -29,7 +29,8 @@ class AiohttpWebhookTransport:
     `connect_timeout` bounds making the connection, `read_timeout` each wait for data, and
     `total_timeout` the whole request. Redirects are not followed (a 3xx is the answer);
     `max_response_bytes` of the response body are read and kept as the excerpt, the rest is
-    dropped with the connection. Proxies from the environment are ignored.
+    dropped with the connection. Proxies from the environment are ignored, and cookies are
+    neither kept nor sent (endpoints of different companies can share a host).
 
     SSRF: host names go through a `GuardedResolver` on `policy`, so the addresses the
     connector dials are the ones checked; IP literals (which aiohttp does not resolve) are
@@ -116,6 +117,7 @@ class AiohttpWebhookTransport:
                 timeout=self._timeout,
                 headers={"User-Agent": self._user_agent},
                 trust_env=False,
+                cookie_jar=aiohttp.DummyCookieJar(),
             )
         return self._session
 
