@@ -30,11 +30,22 @@ class InMemoryRateLimiter:
 
     async def hit_all(self, hits: Sequence[tuple[str, int, timedelta]]) -> list[RateDecision]:
         with self._lock:
-            self._sweep()
+            self._since_sweep += 1
+            if self._since_sweep >= SWEEP_EVERY:
+                self._sweep()
             now = self._clock.now()
+            table = self._hits
             counted: list[tuple[deque[datetime], int]] = []
             for key, limit, window in hits:
-                live = self._live_hits(key, window, now)
+                entry = table.get(key)
+                if entry is not None and entry[1] == window:
+                    live = entry[0]
+                else:  # a new key, or one now counted in another window
+                    live = entry[0] if entry is not None else deque()
+                    table[key] = (live, window)
+                start = now - window
+                while live and live[0] <= start:
+                    live.popleft()
                 if len(live) >= limit:  # refused: nothing recorded, the answers stop here
                     peeked = [RateDecision(allowed=True, remaining=n - len(h)) for h, n in counted]
                     return [*peeked, _refusal(live, window, now)]
@@ -66,21 +77,7 @@ class InMemoryRateLimiter:
             return RateDecision(allowed=True, remaining=limit - len(hits))
         return _refusal(hits, window, now)
 
-    def _live_hits(self, key: str, window: timedelta, now: datetime) -> deque[datetime]:
-        """The key's hits still inside `window` (a new, tracked deque for a new key)."""
-        entry = self._hits.get(key)
-        if entry is None or entry[1] != window:
-            hits = entry[0] if entry is not None else deque()
-            self._hits[key] = (hits, window)
-        else:
-            hits = entry[0]
-        _forget_before(hits, now - window)
-        return hits
-
     def _sweep(self) -> None:
-        self._since_sweep += 1
-        if self._since_sweep < SWEEP_EVERY:
-            return
         self._since_sweep = 0
         now = self._clock.now()
         stale = [

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 
+from prometheus_client import Counter
+
 from novapulse_adapters.telemetry.metrics import Metrics
 from novapulse_core.domain.errors import Unavailable
 from novapulse_core.domain.limits import RateDecision
@@ -38,6 +40,7 @@ class MeteredRateLimiter:
         self._metrics = metrics
         self._policy_of = policy
         self._policies: dict[str, str] = {}
+        self._outcomes: dict[str, tuple[Counter, Counter]] = {}
 
     async def hit(self, key: str, limit: int, window: timedelta) -> RateDecision:
         try:
@@ -55,9 +58,12 @@ class MeteredRateLimiter:
             for key, _, _ in hits:
                 self._metrics.rate_limit_failed_open(self._policy(key))
             raise
-        self._metrics.rate_limit_answers(  # the decisions stop at a refusal
-            (self._policy(key), decision.allowed)
-            for (key, _, _), decision in zip(hits, decisions, strict=False)
+        outcomes = self._outcomes  # the decisions stop at a refusal
+        self._metrics.count(
+            [
+                (outcomes.get(key) or self._outcomes_of(key))[decision.allowed]
+                for (key, _, _), decision in zip(hits, decisions, strict=False)
+            ]
         )
         return decisions
 
@@ -69,6 +75,13 @@ class MeteredRateLimiter:
             raise
         self._metrics.rate_limit_decision(self._policy(key), allowed=decision.allowed)
         return decision
+
+    def _outcomes_of(self, key: str) -> tuple[Counter, Counter]:
+        """The (refused, allowed) decision series of `key`'s policy, remembered as `_policy`."""
+        if len(self._outcomes) >= REMEMBERED_KEYS:
+            self._outcomes.clear()
+        outcomes = self._outcomes[key] = self._metrics.rate_limit_outcomes(self._policy(key))
+        return outcomes
 
     def _policy(self, key: str) -> str:
         """`key`'s policy, remembered for the keys seen lately (the same keys come again and

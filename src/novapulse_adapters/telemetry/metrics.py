@@ -190,13 +190,19 @@ class Metrics:
 
     def rate_limit_answers(self, answers: Iterable[tuple[str, bool]]) -> None:
         """Several answers of the rate limiter at once, (policy, allowed) each."""
-        self.buffer.add_all(
-            (
-                self._child(self.rate_limit_decisions, policy, "allowed" if allowed else "refused"),
-                1.0,
-            )
-            for policy, allowed in answers
+        self.count([self.rate_limit_outcomes(policy)[allowed] for policy, allowed in answers])
+
+    def rate_limit_outcomes(self, policy: str) -> tuple[Counter, Counter]:
+        """`policy`'s (refused, allowed) decision series, indexed by `allowed`: for a caller
+        that resolves them once and counts its answers with `count`."""
+        return (
+            self._child(self.rate_limit_decisions, policy, "refused"),
+            self._child(self.rate_limit_decisions, policy, "allowed"),
         )
+
+    def count(self, series: Iterable[Counter]) -> None:
+        """Add one to each counter series, under one lock."""
+        self.buffer.add_all([(counter, 1.0) for counter in series])
 
     def rate_limit_failed_open(self, policy: str) -> None:
         """A check let through because the limiter's backend could not be reached."""

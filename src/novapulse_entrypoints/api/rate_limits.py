@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import NamedTuple
 
 import attrs
 import msgspec
@@ -15,6 +16,7 @@ from litestar.types import HTTPResponseBodyEvent, HTTPResponseStartEvent, Scope,
 
 from novapulse_core import context
 from novapulse_core.domain.errors import DomainError, Unavailable
+from novapulse_core.domain.limits import RateDecision
 from novapulse_core.ports import RateLimiter, TokenIssuer
 from novapulse_entrypoints.api.clients import ClientAddresses
 
@@ -53,14 +55,33 @@ class Budget:
 @attrs.frozen
 class Plan:
     """The budgets one kind of request spends, in order, with its `RateLimit-Policy` header
-    (the same for every request of the kind, so rendered once)."""
+    (the same for every request of the kind, so rendered once) and the pattern of its
+    `RateLimit` header when every budget allows (a `%` pair per budget: remaining, seconds)."""
 
     budgets: tuple[Budget, ...]
     policy_header: tuple[bytes, bytes] = attrs.field(init=False)
+    allowed_state: bytes = attrs.field(init=False)
 
     @policy_header.default
     def _policy_header(self) -> tuple[bytes, bytes]:
         return (b"ratelimit-policy", ", ".join(b.policy for b in self.budgets).encode())
+
+    @allowed_state.default
+    def _allowed_state(self) -> bytes:
+        return ", ".join(f'"{b.name}";r=%d;t={b.seconds}' for b in self.budgets).encode()
+
+    def spend(self, keys: tuple[str, ...]) -> tuple[tuple[str, int, timedelta], ...]:
+        """The limiter's hits for the budgets of this plan kept under `keys`."""
+        return tuple((key, b.limit, b.window) for key, b in zip(keys, self.budgets, strict=True))
+
+    def state(self, answers: list[RateDecision]) -> bytes:
+        """The `RateLimit` header's value for these answers (which stop at a refusal)."""
+        if len(answers) == len(self.budgets) and answers[-1].allowed:
+            return self.allowed_state % tuple(a.remaining for a in answers)
+        return ", ".join(
+            f'"{b.name}";r={a.remaining};t={b.seconds if a.allowed else a.retry_after}'
+            for b, a in zip(self.budgets, answers, strict=False)
+        ).encode()
 
 
 @attrs.frozen
@@ -87,8 +108,7 @@ class RateLimits:
         return Plan((self.user, self.company))
 
 
-@attrs.frozen
-class Verdict:
+class Verdict(NamedTuple):
     """What the limits say of one request: the headers its answer carries and, when refused,
     the seconds to wait."""
 
@@ -97,6 +117,10 @@ class Verdict:
 
 
 PASS = Verdict([])
+REMEMBERED_CALLERS = 10_000
+"""Callers whose budget keys are remembered; all are forgotten when more come."""
+
+Hits = tuple[tuple[str, int, timedelta], ...]
 
 
 class RouteLimits:
@@ -115,24 +139,19 @@ class RouteLimits:
         self._tokens = tokens
         self._limits = limits
         self._clients = clients
+        self._callers: dict[tuple[str, str], Hits] = {}
 
     async def check(self, scope: Scope, authorization: bytes | None) -> Verdict:
         path: str = scope["path"]
         if path.startswith(EXEMPT_PREFIXES):
             return PASS
-        plan, keys = self._plan_for(path, scope, authorization)
+        plan, hits = self._plan_for(path, scope, authorization)
         limiter = self._limiter or self._resolve()
         try:  # all or none: a request refused by one budget spends none of the others
-            answers = await limiter.hit_all(
-                [(key, b.limit, b.window) for key, b in zip(keys, plan.budgets, strict=True)]
-            )
+            answers = await limiter.hit_all(hits)
         except Unavailable:
             return PASS  # fail open; the metered limiter counted it
-        states = ", ".join(  # the answers stop at a refusal
-            f'"{b.name}";r={a.remaining};t={b.seconds if a.allowed else a.retry_after}'
-            for b, a in zip(plan.budgets, answers, strict=False)
-        )
-        headers = [plan.policy_header, (b"ratelimit", states.encode())]
+        headers = [plan.policy_header, (b"ratelimit", plan.state(answers))]
         last = answers[-1]
         return Verdict(headers, None if last.allowed else last.retry_after)
 
@@ -140,12 +159,11 @@ class RouteLimits:
         self._limiter = self._provide_limiter()
         return self._limiter
 
-    def _plan_for(
-        self, path: str, scope: Scope, authorization: bytes | None
-    ) -> tuple[Plan, tuple[str, ...]]:
+    def _plan_for(self, path: str, scope: Scope, authorization: bytes | None) -> tuple[Plan, Hits]:
         limits = self._limits
         if path.startswith(LOGIN_PATHS):
-            return limits.login_plan, (f"route:login:{self._clients.of(scope) or 'unknown'}",)
+            client = self._clients.of(scope) or "unknown"
+            return limits.login_plan, limits.login_plan.spend((f"route:login:{client}",))
         if authorization is not None and authorization[:7].lower() == b"bearer ":
             try:
                 claims = self._tokens.verify(authorization[7:].decode("latin-1").strip())
@@ -153,9 +171,25 @@ class RouteLimits:
                 pass  # the auth layer answers 401; count it as anonymous
             else:
                 scope[VERIFIED_CLAIMS] = claims  # type: ignore[literal-required]
-                keys = (f"route:user:{claims.subject}", f"route:company:{claims.company_id}")
-                return limits.caller_plan, keys
-        return limits.anonymous_plan, (f"route:anonymous:{self._clients.of(scope) or 'unknown'}",)
+                caller = (claims.subject, claims.company_id)
+                hits = self._callers.get(caller)
+                if hits is None:
+                    hits = self._caller_hits(caller)
+                return limits.caller_plan, hits
+        client = self._clients.of(scope) or "unknown"
+        return limits.anonymous_plan, limits.anonymous_plan.spend((f"route:anonymous:{client}",))
+
+    def _caller_hits(self, caller: tuple[str, str]) -> Hits:
+        """A caller's budgets (its user's, its company's), remembered: the same callers come
+        again and again."""
+        if len(self._callers) >= REMEMBERED_CALLERS:
+            self._callers.clear()
+        user, company = caller
+        plan = self._limits.caller_plan
+        hits = self._callers[caller] = plan.spend(
+            (f"route:user:{user}", f"route:company:{company}")
+        )
+        return hits
 
 
 async def too_many(scope: Scope, send: Send, verdict: Verdict) -> None:
