@@ -204,6 +204,7 @@ def _webhook_encoder() -> Any:
 def _webhook_policy(settings: Settings) -> WebhookPolicy:
     return WebhookPolicy(
         max_payload_bytes=settings.webhook_max_payload_bytes,
+        max_endpoints=settings.webhook_max_endpoints,
         disable_after_failures=settings.webhook_disable_after_failures,
         disable_after=timedelta(seconds=settings.webhook_disable_after_seconds),
     )
@@ -401,7 +402,9 @@ class Container(containers.DeclarativeContainer):
     companies = providers.Singleton(
         CompanyService, company_store, user_store, password_hasher, ids, clock, announcer
     )
-    users = providers.Singleton(UserService, user_store, password_hasher, ids, clock, announcer)
+    users = providers.Singleton(
+        UserService, user_store, company_store, password_hasher, ids, clock, announcer
+    )
     departments = providers.Singleton(
         DepartmentService, department_store, user_store, ids, clock, announcer
     )

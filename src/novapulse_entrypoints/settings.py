@@ -173,6 +173,7 @@ class Settings:
     """Concurrent connections of a process's webhook client."""
 
     webhook_max_payload_bytes: int = 256 * 1024
+    webhook_max_endpoints: int = 50
     """Largest webhook body; a larger event or test payload is refused (422)."""
 
     webhook_disable_after_failures: int = 1000
@@ -512,6 +513,7 @@ def _webhook_settings(read: _Reader) -> dict[str, Any]:
         "webhook_max_response_bytes": read("WEBHOOK_MAX_RESPONSE_BYTES", _positive_int, 2048),
         "webhook_pool_size": read("WEBHOOK_POOL_SIZE", _positive_int, 100),
         "webhook_max_payload_bytes": read("WEBHOOK_MAX_PAYLOAD_BYTES", _positive_int, 256 * 1024),
+        "webhook_max_endpoints": read("WEBHOOK_MAX_ENDPOINTS", _positive_int, 50),
         "webhook_disable_after_failures": read(
             "WEBHOOK_DISABLE_AFTER_FAILURES", _positive_int, 1000
         ),

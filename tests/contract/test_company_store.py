@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -136,3 +137,48 @@ async def test_a_mongo_company_written_before_the_mfa_setting_reads_as_requiring
     company = await BeanieCompanyStore().get("co-1")
 
     assert company.mfa_required_roles == frozenset()
+
+
+LATER = T0 + timedelta(seconds=30)
+
+
+async def test_of_racing_owner_change_claims_exactly_one_wins(company_store: CompanyStore) -> None:
+    await company_store.add(a_company())
+
+    won = await asyncio.gather(
+        *(company_store.claim_owner_change("co-1", f"h{n}", now=T0, until=LATER) for n in range(8))
+    )
+
+    assert sorted(won) == [False] * 7 + [True]
+
+
+async def test_a_released_owner_change_claim_can_be_taken_at_once(
+    company_store: CompanyStore,
+) -> None:
+    await company_store.claim_owner_change("co-1", "first", now=T0, until=LATER)
+    await company_store.release_owner_change("co-1", "first")
+
+    assert await company_store.claim_owner_change("co-1", "second", now=T0, until=LATER)
+    assert not await company_store.claim_owner_change("co-1", "third", now=T0, until=LATER)
+
+
+async def test_a_claim_that_ran_out_can_be_taken_and_its_holder_cannot_release_the_new_one(
+    company_store: CompanyStore,
+) -> None:
+    await company_store.claim_owner_change("co-1", "crashed", now=T0, until=LATER)
+
+    assert not await company_store.claim_owner_change(
+        "co-1", "next", now=LATER - timedelta(seconds=1), until=LATER + timedelta(seconds=30)
+    )
+    assert await company_store.claim_owner_change(
+        "co-1", "next", now=LATER, until=LATER + timedelta(seconds=30)
+    )
+    await company_store.release_owner_change("co-1", "crashed")
+    assert not await company_store.claim_owner_change("co-1", "third", now=LATER, until=LATER)
+
+
+async def test_owner_change_claims_of_companies_are_independent(
+    company_store: CompanyStore,
+) -> None:
+    assert await company_store.claim_owner_change("co-1", "a", now=T0, until=LATER)
+    assert await company_store.claim_owner_change("co-2", "b", now=T0, until=LATER)

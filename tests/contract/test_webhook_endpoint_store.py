@@ -105,6 +105,17 @@ async def test_list_pages_by_id(webhook_endpoint_store: WebhookEndpointStore) ->
     assert [e.id for e in rest] == ["ep003", "ep004"]
 
 
+async def test_count_is_the_companys_endpoints_active_or_not(
+    webhook_endpoint_store: WebhookEndpointStore,
+) -> None:
+    store = webhook_endpoint_store
+    await store.add(an_endpoint("ep001"))
+    await store.add(an_endpoint("ep002", active=False))
+    await store.add(an_endpoint("ep003", company_id="co-b"))
+
+    assert [await store.count(c) for c in ("co-a", "co-b", "co-c")] == [2, 1, 0]
+
+
 async def test_subscribers_are_the_active_endpoints_of_the_company_that_want_the_type(
     webhook_endpoint_store: WebhookEndpointStore,
 ) -> None:

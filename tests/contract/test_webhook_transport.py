@@ -256,6 +256,23 @@ async def test_a_cookie_one_receiver_sets_is_never_sent_to_the_next(
     assert [r.headers.get("Cookie") for r in http_receiver.requests] == [None, None]
 
 
+async def test_an_error_never_repeats_the_urls_query_or_user_info(
+    aiohttp_transport: AiohttpWebhookTransport, http_receiver: HttpReceiver
+) -> None:
+    """Receivers put tokens in the URL; the error text goes to the delivery log, the job and the
+    trace."""
+    http_receiver.reply(Reply(headers={f"X-Filler-{n}": "a" for n in range(200)}))
+    url = http_receiver.url.replace("http://", "http://user:pa55word@") + "?token=s3cr3t"
+
+    result = await aiohttp_transport.send(url, BODY, {})
+
+    assert result.failure is FailureKind.CONNECTION
+    assert result.error is not None
+    assert "/hook" in result.error
+    assert "s3cr3t" not in result.error
+    assert "pa55word" not in result.error
+
+
 async def test_a_closed_port_is_a_connection_failure(
     aiohttp_transport: AiohttpWebhookTransport,
 ) -> None:

@@ -176,6 +176,30 @@ def test_a_test_event_and_a_redelivery_arrive_and_a_rotated_secret_verifies_both
     assert [a["status_code"] for a in attempts] == [200, 200]
 
 
+def _nested(depth: int) -> dict[str, Any]:
+    data: dict[str, Any] = {"a": 1}
+    for _ in range(depth):
+        data = {"a": data}
+    return data
+
+
+@pytest.mark.parametrize(
+    "data", [{"n": 2**70}, _nested(300)], ids=["integer-beyond-64-bits", "nested-300-deep"]
+)
+def test_test_event_data_that_cannot_be_sent_as_json_is_a_422_naming_data(
+    app_client: TestClient[Any], receiver: Receiver, data: dict[str, Any]
+) -> None:
+    owner = sign_up(app_client, "Acme")
+    endpoint_id = subscribe(app_client, owner, receiver.url)["endpoint"]["id"]
+
+    sent = app_client.post(
+        f"/api/v1/webhooks/{endpoint_id}/test", json={"data": data}, headers=owner.headers
+    )
+
+    assert sent.status_code == 422, sent.text
+    assert sent.json()["field"] == "data"
+
+
 def test_a_company_never_sees_another_companys_endpoints(
     app_client: TestClient[Any], receiver: Receiver
 ) -> None:

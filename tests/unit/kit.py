@@ -131,7 +131,14 @@ class Platform:
         self.companies = CompanyService(
             self.company_store, self.user_store, self.hasher, self.ids, self.clock, self.announcer
         )
-        self.users = UserService(self.user_store, self.hasher, self.ids, self.clock, self.announcer)
+        self.users = UserService(
+            self.user_store,
+            self.company_store,
+            self.hasher,
+            self.ids,
+            self.clock,
+            self.announcer,
+        )
         self.departments = DepartmentService(
             self.department_store, self.user_store, self.ids, self.clock, self.announcer
         )

@@ -282,7 +282,14 @@ def test_the_property_catches_a_store_that_leaks_across_companies(
     world = asyncio.run(build_world(make_platform()))
     p = world.platform
     leaky = LeakyUserStore(p.user_store, world.b.company.id)
-    p.users = UserService(leaky, p.hasher, p.ids, p.clock, p.announcer)  # type: ignore[arg-type]
+    p.users = UserService(
+        leaky,  # type: ignore[arg-type]
+        p.company_store,
+        p.hasher,
+        p.ids,
+        p.clock,
+        p.announcer,
+    )
     step = Step("get user", Role.OWNER, world.b.owner.user.id, "", "Sales", Role.OWNER)
 
     with pytest.raises(AssertionError, match="outside company A"):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -16,10 +18,12 @@ from novapulse_core.domain.errors import (
     RateLimited,
     Unauthenticated,
 )
-from novapulse_core.domain.identity import Role
+from novapulse_core.domain.identity import Role, User
 from novapulse_core.domain.paging import PageRequest
+from novapulse_core.ports import UserStore
+from novapulse_core.services.users import UserService
 
-from .kit import LIMITS, PASSWORD, Platform, Tenant
+from .kit import LIMITS, PASSWORD, Member, Platform, Tenant
 
 
 async def test_an_admin_adds_a_user_who_is_stored_and_announced(
@@ -331,6 +335,51 @@ async def test_the_last_active_owner_cannot_be_demoted(platform: Platform, acme:
 
     assert (await platform.user_store.get(acme.company.id, acme.owner.user.id)).role is Role.OWNER
     assert platform.events_of(events.USER_ROLE_CHANGED) == []
+
+
+class YieldingUserStore:
+    """The platform's user store, handing the event loop to others before every call, as a
+    networked store does: concurrent requests interleave between reading and writing."""
+
+    def __init__(self, inner: UserStore) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._inner, name)
+
+        async def yielding(*args: Any, **kwargs: Any) -> Any:
+            await asyncio.sleep(0)
+            return await method(*args, **kwargs)
+
+        return yielding
+
+
+@pytest.mark.parametrize("removal", ["demote", "deactivate"])
+async def test_two_owners_removing_each_other_at_once_leave_one_owner(
+    platform: Platform, acme: Tenant, removal: str
+) -> None:
+    second = await platform.add_user(acme, Role.OWNER)
+    platform.users = UserService(
+        YieldingUserStore(platform.user_store),  # type: ignore[arg-type]
+        platform.company_store,
+        platform.hasher,
+        platform.ids,
+        platform.clock,
+        platform.announcer,
+    )
+
+    async def remove(actor: Member, target: Member) -> User:
+        if removal == "demote":
+            return await platform.users.change_role(actor.principal, target.user.id, Role.ADMIN)
+        return await platform.users.deactivate(actor.principal, target.user.id)
+
+    answers = await asyncio.gather(
+        remove(acme.owner, second), remove(second, acme.owner), return_exceptions=True
+    )
+
+    assert sorted(type(a).__name__ for a in answers) == ["Conflict", "User"]
+    counts = await platform.user_store.count_by_role(acme.company.id, active=True)
+    assert counts[Role.OWNER] == 1
 
 
 async def test_a_deactivated_owner_does_not_count_as_the_owner_a_company_keeps(

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from email.utils import format_datetime
 
+import pytest
+
 from novapulse_core import context
 from novapulse_core.domain.jobs import DEFAULT_POLICIES, JobState, QueueName
 from novapulse_core.domain.paging import PageRequest
@@ -106,6 +108,29 @@ async def test_retry_after_is_honoured_in_seconds_and_as_a_date() -> None:
     await hooks.work()
 
     assert hooks.waits == [300.0, 120.0]
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "\u00b2",  # a superscript two: a digit to str.isdigit, not to float
+        "Mon, 01 Jan 99999999999999999999 00:00:00 GMT",  # a year no datetime holds
+        "soon",
+        "-5",
+    ],
+)
+async def test_a_retry_after_that_means_nothing_leaves_the_policys_backoff(hostile: str) -> None:
+    hooks = Webhooks()
+    await hooks.endpoint()
+    hooks.transport.will_answer(TransportResult.answered(503, retry_after=hostile), 200)
+    await hooks.user_created()
+
+    (job,) = await hooks.work()
+
+    assert job.state is JobState.COMPLETED
+    assert hooks.waits == [BASE / 2]  # the first backoff, as if no Retry-After came
+    (retry,) = [t for t in job.transitions if t.state is JobState.RETRYING]
+    assert retry.error_type == "TemporaryFailure"
 
 
 async def test_410_disables_the_endpoint_at_once_and_announces_it() -> None:

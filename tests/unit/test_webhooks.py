@@ -108,6 +108,18 @@ async def test_a_deleted_endpoint_is_gone() -> None:
     assert hooks.events.types()[-1] == "webhook.deleted"
 
 
+async def test_a_company_at_its_endpoint_limit_must_delete_one_before_adding_one() -> None:
+    hooks = Webhooks(WebhookPolicy(max_endpoints=2))
+    first = (await hooks.endpoint()).endpoint
+    await hooks.endpoint()
+
+    with pytest.raises(Conflict, match="2 webhook endpoints"):
+        await hooks.endpoint()
+    await hooks.service.create(OTHER_ADMIN, url=RECEIVER)  # another company's count is its own
+    await hooks.service.delete(ADMIN, first.id)
+    await hooks.endpoint()
+
+
 async def test_rotation_signs_with_both_secrets_during_grace_then_only_the_new_one() -> None:
     hooks = Webhooks()
     created = await hooks.endpoint()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import time
 from collections.abc import Mapping
 
@@ -17,6 +18,9 @@ from novapulse_core.domain.webhooks import FailureKind, TransportResult
 
 USER_AGENT = "NovaPulse-Webhooks/1"
 MAX_ERROR_LENGTH = 300
+_URL_SECRETS = re.compile(r"(https?://)(?:[^/\s'\"@]*@)?([^\s'\"?#]*)(?:[?#][^\s'\"]*)?")
+"""A URL in an error's text: its scheme, user info, host and path, query and fragment (aiohttp
+names the URL in some errors; receivers put tokens in its user info and query)."""
 MAX_REMEMBERED_URLS = 10_000
 """URLs whose literal-address verdict is kept (the policy is fixed, so the verdict is too)."""
 
@@ -181,4 +185,6 @@ def _timeout_text(error: BaseException) -> str:
 
 
 def _error_text(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    """The error's type and text, any URL in it without user info, query and fragment."""
+    text = _URL_SECRETS.sub(r"\1\2", str(error))
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Protocol, TypeVar
 
 from novapulse_core.domain.errors import Conflict, NotFound
@@ -33,6 +34,7 @@ def _page(rows: Iterable[RowT], page: PageRequest) -> list[RowT]:
 class InMemoryCompanyStore:
     def __init__(self) -> None:
         self._companies: dict[str, Company] = {}
+        self._owner_claims: dict[str, tuple[str, datetime]] = {}
 
     async def add(self, company: Company) -> None:
         if company.id in self._companies:
@@ -48,6 +50,20 @@ class InMemoryCompanyStore:
     async def update(self, company: Company) -> None:
         _check_version(await self.get(company.id), company.version, "company")
         self._companies[company.id] = company
+
+    async def claim_owner_change(
+        self, company_id: str, holder: str, *, now: datetime, until: datetime
+    ) -> bool:
+        held = self._owner_claims.get(company_id)
+        if held is not None and held[1] > now:
+            return False
+        self._owner_claims[company_id] = (holder, until)
+        return True
+
+    async def release_owner_change(self, company_id: str, holder: str) -> None:
+        held = self._owner_claims.get(company_id)
+        if held is not None and held[0] == holder:
+            del self._owner_claims[company_id]
 
 
 class InMemoryUserStore:

@@ -71,6 +71,10 @@ class InMemoryWebhookEndpointStore:
         rows.sort(key=lambda e: e.id)
         return rows
 
+    async def count(self, company_id: str) -> int:
+        with self._lock:
+            return sum(e.company_id == company_id for e in self._endpoints.values())
+
     async def record_failure(
         self, company_id: str, endpoint_id: str, at: datetime
     ) -> WebhookEndpoint:

@@ -17,7 +17,14 @@ from novapulse_adapters.mongo.webhooks import (
 )
 from novapulse_core.domain.identity import Company, Department, Role, User
 
-__all__ = ["DOCUMENT_MODELS", "CompanyDocument", "DepartmentDocument", "UserDocument", "name_key"]
+__all__ = [
+    "DOCUMENT_MODELS",
+    "CompanyDocument",
+    "DepartmentDocument",
+    "OwnerChangeClaimDocument",
+    "UserDocument",
+    "name_key",
+]
 
 
 def name_key(name: str) -> str:
@@ -167,8 +174,20 @@ class DepartmentDocument(Document):
         )
 
 
+class OwnerChangeClaimDocument(Document):
+    """Who is changing a company's owners, and until when (`CompanyStore.claim_owner_change`)."""
+
+    id: str  # type: ignore[assignment]  # the company's id
+    holder: str
+    until: datetime
+
+    class Settings:
+        name = "owner_change_claims"
+
+
 DOCUMENT_MODELS: tuple[type[Document], ...] = (
     CompanyDocument,
+    OwnerChangeClaimDocument,
     UserDocument,
     DepartmentDocument,
     JobDocument,

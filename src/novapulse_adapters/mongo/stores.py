@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from beanie import SortDirection
 from beanie.exceptions import DocumentNotFound
+from pymongo.errors import DuplicateKeyError
 
-from novapulse_adapters.mongo.documents import CompanyDocument, DepartmentDocument, UserDocument
+from novapulse_adapters.mongo.documents import (
+    CompanyDocument,
+    DepartmentDocument,
+    OwnerChangeClaimDocument,
+    UserDocument,
+)
 from novapulse_adapters.mongo.errors import DuplicateRule, translated
 from novapulse_core.domain.errors import Conflict, NotFound
 from novapulse_core.domain.identity import Company, Department, Role, User
@@ -71,6 +78,28 @@ class BeanieCompanyStore:
         document = CompanyDocument.from_entity(company)
         with translated(_COMPANY_DUPLICATES):
             await _replace_versioned(document, {"_id": company.id}, company.version, "company")
+
+    async def claim_owner_change(
+        self, company_id: str, holder: str, *, now: datetime, until: datetime
+    ) -> bool:
+        """One upsert on the claim's document: it matches only a claim that ran out, and when
+        a standing claim keeps it from matching, the insert it turns into collides on `_id`."""
+        claims = OwnerChangeClaimDocument.get_pymongo_collection()
+        with translated(_COMPANY_DUPLICATES):
+            try:
+                await claims.update_one(
+                    {"_id": company_id, "until": {"$lte": now}},
+                    {"$set": {"holder": holder, "until": until}},
+                    upsert=True,
+                )
+            except DuplicateKeyError:
+                return False
+        return True
+
+    async def release_owner_change(self, company_id: str, holder: str) -> None:
+        claims = OwnerChangeClaimDocument.get_pymongo_collection()
+        with translated(_COMPANY_DUPLICATES):
+            await claims.delete_one({"_id": company_id, "holder": holder})
 
 
 class BeanieUserStore:

@@ -174,6 +174,10 @@ class BeanieWebhookEndpointStore:
             documents = await WebhookEndpointDocument.find(scope).sort(_BY_ID).to_list()
         return [document.to_entity() for document in documents]
 
+    async def count(self, company_id: str) -> int:
+        with translated(_ENDPOINT_DUPLICATES):
+            return await WebhookEndpointDocument.find({"company_id": company_id}).count()
+
     async def record_failure(
         self, company_id: str, endpoint_id: str, at: datetime
     ) -> WebhookEndpoint:

@@ -243,6 +243,10 @@ class RedisWebhookEndpointStore:
         rows = await self._rows(company_id, "-", -1)
         return [e for e in rows if e.active and e.subscribes_to(event_type)]
 
+    async def count(self, company_id: str) -> int:
+        with translated():
+            return int(await self._client.zcard(self._index(company_id)))
+
     async def _rows(self, company_id: str, lower: str, count: int) -> Sequence[WebhookEndpoint]:
         args = (f"{self._prefix}ep:", lower, count)
         with translated():

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import NoReturn
+from urllib.parse import urlsplit
 
 import attrs
 
@@ -34,10 +35,13 @@ class WebhookPolicy:
     `max_payload_bytes` bounds a serialised envelope. An endpoint whose attempts fail
     `disable_after_failures` times in a row, or keep failing for `disable_after` since the
     first failure of the streak, is disabled. A rotated secret keeps signing for
-    `default_grace` unless the rotation says otherwise (at most `max_grace`).
+    `default_grace` unless the rotation says otherwise (at most `max_grace`). A company has at
+    most `max_endpoints` endpoints: each one multiplies the deliveries every event of the
+    company puts on the webhook queue that all companies share.
     """
 
     max_payload_bytes: int = 256 * 1024
+    max_endpoints: int = 50
     disable_after_failures: int = 1000
     disable_after: timedelta = timedelta(days=5)
     default_grace: timedelta = timedelta(hours=24)
@@ -248,17 +252,24 @@ def jsonable(value: object) -> object:
     raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
 
 
+def without_secrets(url: str) -> str:
+    """The URL for logs, errors and spans: no user info, query or fragment (receivers put
+    tokens there)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
+
+
 def parse_retry_after(raw: str | None, now: datetime) -> float | None:
     """Seconds to wait from a `Retry-After` value (delta-seconds or HTTP-date); None when
     absent or unreadable. A date in the past gives 0."""
     if raw is None:
         return None
     value = raw.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # "²".isdigit() is true too
         return float(value)
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)

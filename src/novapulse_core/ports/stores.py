@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Protocol
 
 from novapulse_core.domain.identity import Company, Department, Role, User
@@ -16,6 +17,12 @@ class CompanyStore(Protocol):
     `add` raises `Conflict` for an existing id. `get` raises `NotFound`. `update` replaces the
     record whose version is `company.version - 1` and raises `Conflict` when the stored version
     differs (someone else changed it) or `NotFound` when it is gone.
+
+    `claim_owner_change` gives `holder` the company's owner-change claim until `until`, when no
+    claim is held or the one held ran out at or before `now`, and answers whether it did, in one
+    atomic step: of racing claimants exactly one gets it. `release_owner_change` ends `holder`'s
+    claim (one held by another holder is left alone). Removing an owner holds the claim from
+    counting the owners to saving the change, so two removals in one company take turns.
     """
 
     async def add(self, company: Company) -> None: ...
@@ -23,6 +30,12 @@ class CompanyStore(Protocol):
     async def get(self, company_id: str) -> Company: ...
 
     async def update(self, company: Company) -> None: ...
+
+    async def claim_owner_change(
+        self, company_id: str, holder: str, *, now: datetime, until: datetime
+    ) -> bool: ...
+
+    async def release_owner_change(self, company_id: str, holder: str) -> None: ...
 
 
 class UserStore(Protocol):

@@ -16,7 +16,8 @@ from novapulse_core.domain.webhooks import (
 )
 
 EnvelopeEncoder = Callable[[Mapping[str, object]], bytes]
-"""Serialises an envelope (JSON-safe values only) to UTF-8 JSON bytes, once per event."""
+"""Serialises an envelope (JSON-safe values only) to UTF-8 JSON bytes, once per event; raises
+`TypeError`, `ValueError` or `RecursionError` for data it cannot encode."""
 
 
 class WebhookEndpointStore(Protocol):
@@ -28,7 +29,7 @@ class WebhookEndpointStore(Protocol):
     differs and `NotFound` when it is gone. `list` returns up to `page.limit + 1` endpoints of
     the company with id greater than `page.after`, ordered by id. `subscribers` returns the
     company's active endpoints whose `event_types` is empty or holds `event_type`, ordered by
-    id.
+    id. `count` is how many endpoints the company has, active or not.
 
     The health of an endpoint changes atomically, whatever else runs at once, each change
     bumping `version` and `updated_at`: `record_failure` adds one to `consecutive_failures`,
@@ -50,6 +51,8 @@ class WebhookEndpointStore(Protocol):
     async def list(self, company_id: str, page: PageRequest) -> Sequence[WebhookEndpoint]: ...
 
     async def subscribers(self, company_id: str, event_type: str) -> Sequence[WebhookEndpoint]: ...
+
+    async def count(self, company_id: str) -> int: ...
 
     async def record_failure(
         self, company_id: str, endpoint_id: str, at: datetime

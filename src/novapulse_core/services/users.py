@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 import attrs
@@ -18,20 +20,30 @@ from novapulse_core.domain.identity import (
     normalise_email,
 )
 from novapulse_core.domain.paging import Page, PageRequest, page_from
-from novapulse_core.ports import Clock, IdGenerator, PasswordHasher, UserStore
+from novapulse_core.ports import Clock, CompanyStore, IdGenerator, PasswordHasher, UserStore
 from novapulse_core.services.announcer import Announcer
+
+OWNER_CHANGE_CLAIM = timedelta(seconds=30)
+"""How long a removal of an owner may hold its company's owner-change claim (a process that
+dies holding it blocks the company's owner removals no longer than this)."""
+OWNER_CHANGE_TRIES = 50
+OWNER_CHANGE_PAUSE = 0.05
+"""A removal waits for another one under way in the same company by trying to claim again,
+this many times, this many seconds apart, before it answers `Conflict`."""
 
 
 class UserService:
     def __init__(
         self,
         users: UserStore,
+        companies: CompanyStore,
         hasher: PasswordHasher,
         ids: IdGenerator,
         clock: Clock,
         announcer: Announcer,
     ) -> None:
         self._users = users
+        self._companies = companies
         self._hasher = hasher
         self._ids = ids
         self._clock = clock
@@ -107,8 +119,9 @@ class UserService:
         if target.role == role:
             return target
         if target.role is Role.OWNER:
-            await self._keep_an_owner(target)
-        updated = await self._save(target, role=role)
+            updated = await self._remove_owner(target, role=role)
+        else:
+            updated = await self._save(target, role=role)
         await self._announcer.announce(
             events.USER_ROLE_CHANGED,
             updated.company_id,
@@ -128,8 +141,9 @@ class UserService:
         if not target.active:
             return target
         if target.role is Role.OWNER:
-            await self._keep_an_owner(target)
-        updated = await self._save(target, active=False)
+            updated = await self._remove_owner(target, active=False)
+        else:
+            updated = await self._save(target, active=False)
         await self._announcer.announce(
             events.USER_DEACTIVATED, updated.company_id, user_id=updated.id
         )
@@ -152,10 +166,29 @@ class UserService:
         authorize(actor, Permission.READ_USERS)
         return await self._users.get_many(actor.company_id, user_ids)
 
-    async def _keep_an_owner(self, owner: User) -> None:
-        counts = await self._users.count_by_role(owner.company_id, active=True)
-        if owner.active and counts.get(Role.OWNER, 0) <= 1:
-            raise Conflict("a company must keep at least one active owner")
+    async def _remove_owner(self, owner: User, **changes: Any) -> User:
+        """Save `changes` that take `owner` out of the company's active owners, unless it is the
+        last one. The count and the save happen under the company's owner-change claim, so two
+        owners removing each other at once cannot leave the company without one."""
+        holder = self._ids.new_id()
+        await self._claim_owner_change(owner.company_id, holder)
+        try:
+            counts = await self._users.count_by_role(owner.company_id, active=True)
+            if owner.active and counts.get(Role.OWNER, 0) <= 1:
+                raise Conflict("a company must keep at least one active owner")
+            return await self._save(owner, **changes)
+        finally:
+            await self._companies.release_owner_change(owner.company_id, holder)
+
+    async def _claim_owner_change(self, company_id: str, holder: str) -> None:
+        for _ in range(OWNER_CHANGE_TRIES):
+            now = self._clock.now()
+            if await self._companies.claim_owner_change(
+                company_id, holder, now=now, until=now + OWNER_CHANGE_CLAIM
+            ):
+                return
+            await asyncio.sleep(OWNER_CHANGE_PAUSE)
+        raise Conflict("another change of the company's owners is under way; try again")
 
     async def _save(self, user: User, **changes: Any) -> User:
         updated = attrs.evolve(

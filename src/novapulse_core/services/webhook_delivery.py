@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from urllib.parse import urlsplit
 
 from opentelemetry import trace
 
@@ -22,6 +21,7 @@ from novapulse_core.domain.webhooks import (
     WebhookPolicy,
     parse_retry_after,
     rfc3339,
+    without_secrets,
 )
 from novapulse_core.ports import Clock, IdGenerator
 from novapulse_core.ports.webhooks import (
@@ -143,7 +143,7 @@ class WebhookDeliverer:
             kind=trace.SpanKind.CLIENT,
             attributes={
                 "http.request.method": "POST",
-                "url.full": _without_secrets(endpoint.url),
+                "url.full": without_secrets(endpoint.url),
                 "novapulse.webhook.endpoint_id": endpoint.id,
                 "novapulse.webhook.delivery_id": delivery.id,
                 "novapulse.webhook.event_type": delivery.event_type,
@@ -208,12 +208,6 @@ class WebhookDeliverer:
         await self._deliveries.set_status(
             delivery.company_id, delivery.id, DeliveryStatus.FAILED, error=reason
         )
-
-
-def _without_secrets(url: str) -> str:
-    """The URL for a span: no user info, query or fragment (receivers put tokens there)."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
 
 
 def describe(result: TransportResult) -> str:

@@ -152,8 +152,14 @@ class WebhookDispatcher:
         company_id: str,
         data: Mapping[str, object],
     ) -> bytes:
-        """The envelope's bytes; `Invalid` when they exceed the payload limit."""
-        body = self._encode(envelope(message_id, event_type, created_at, company_id, data))
+        """The envelope's bytes; `Invalid` when `data` cannot be encoded (an integer beyond 64
+        bits, nesting deeper than the encoder goes) or the bytes exceed the payload limit."""
+        try:
+            body = self._encode(envelope(message_id, event_type, created_at, company_id, data))
+        except (TypeError, ValueError, RecursionError) as error:
+            raise Invalid(
+                f"the webhook data cannot be sent as JSON: {error}", extra={"field": "data"}
+            ) from None
         limit = self._policy.max_payload_bytes
         if len(body) > limit:
             raise Invalid(

@@ -79,6 +79,13 @@ class WebhookService:
     ) -> CreatedEndpoint:
         """A new active endpoint; `event_types` empty (or `["*"]`) subscribes to every event."""
         authorize(actor, Permission.MANAGE_WEBHOOKS)
+        limit = self._policy.max_endpoints
+        if await self._endpoints.count(actor.company_id) >= limit:
+            raise Conflict(
+                f"the company has {limit} webhook endpoints, the most it may have; "
+                "delete one first",
+                extra={"limit": limit},
+            )
         checked = await self._guard.check(url)
         now = self._clock.now()
         secret = new_secret()
