@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, datetime
 from types import MappingProxyType
 
 import pytest
 
 from novapulse_adapters.http import SystemHostResolver, orjson_envelope
+from novapulse_core.domain.errors import Unavailable
 from novapulse_core.domain.webhooks import envelope, json_bytes
 from novapulse_core.ports.webhooks import EnvelopeEncoder
 
@@ -45,3 +47,20 @@ async def test_the_system_resolver_reads_numeric_hosts_and_the_hosts_file() -> N
     resolver = SystemHostResolver()
     assert await resolver.resolve("127.0.0.1") == ["127.0.0.1"]
     assert "127.0.0.1" in await resolver.resolve("localhost")
+
+
+async def test_a_name_whose_lookup_hangs_is_unavailable_after_the_timeout() -> None:
+    release = threading.Event()
+
+    def hanging(*_: object, **__: object) -> list[object]:
+        release.wait(10)
+        return []
+
+    resolver = SystemHostResolver(timeout=0.05, threads=1, lookup=hanging)
+    try:
+        with pytest.raises(Unavailable, match="in time"):
+            await resolver.resolve("slow.example")
+        with pytest.raises(Unavailable, match="in time"):  # its one thread is still held
+            await resolver.resolve("other.example")
+    finally:
+        release.set()

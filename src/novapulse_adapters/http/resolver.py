@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import Any
 
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
@@ -56,12 +59,30 @@ class GuardedResolver(AbstractResolver):
 
 
 class SystemHostResolver:
-    """`HostResolver` on the operating system's resolver (getaddrinfo in a thread)."""
+    """`HostResolver` on the operating system's resolver: getaddrinfo on a few threads of its
+    own (a name whose servers never answer holds a thread until the system gives up, and must
+    not hold the threads the rest of the process shares), waited for at most `timeout` seconds.
+    `lookup` replaces `socket.getaddrinfo` (tests)."""
+
+    def __init__(
+        self,
+        *,
+        timeout: float = 5.0,
+        threads: int = 4,
+        lookup: Callable[..., list[Any]] = socket.getaddrinfo,
+    ) -> None:
+        self._timeout = timeout
+        self._lookup = lookup
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="novapulse-dns")
 
     async def resolve(self, host: str) -> Sequence[str]:
         loop = asyncio.get_running_loop()
+        lookup = partial(self._lookup, host, None, type=socket.SOCK_STREAM)
         try:
-            infos = await loop.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+            async with asyncio.timeout(self._timeout):
+                infos = await loop.run_in_executor(self._pool, lookup)
+        except TimeoutError:
+            raise Unavailable(f"the host name {host} could not be looked up in time") from None
         except socket.gaierror as error:
             if error.errno in _NO_SUCH_NAME:
                 return []
