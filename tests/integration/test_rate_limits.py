@@ -134,6 +134,23 @@ def test_login_has_its_own_tighter_budget_and_health_has_none() -> None:
     assert health == [200] * 10
 
 
+@pytest.mark.parametrize("path", ["/api/v1//auth/login", "/api/v1/auth//login"])
+def test_a_login_on_a_path_with_doubled_slashes_spends_the_login_budget(path: str) -> None:
+    """The router finds the login handler on such a path: so must the budgets, even for a
+    caller sending its own bearer token (whose user budget is far larger)."""
+    with app() as client:
+        attacker = sign_up(client, "Evil")
+        statuses = [
+            client.post(
+                path,
+                json={"email": f"victim{n}@example.com", "password": "guess guess"},
+                headers=attacker.headers,
+            ).status_code
+            for n in range(3)
+        ]
+    assert statuses == [401, 401, 429]  # the sign-up's own login spent the first of three
+
+
 def test_the_operator_pages_files_are_not_limited_but_anonymous_api_calls_are() -> None:
     with app() as client:
         pages = [client.get(path).status_code for path in ("/ui/", "/ui/jobs") * 5]
