@@ -100,6 +100,21 @@ async def test_reset_forgets_the_hits_of_a_key(rate_limiter: RateLimiter) -> Non
     assert not (await rate_limiter.hit("other", 1, WINDOW)).allowed
 
 
+async def test_undo_forgets_the_latest_hit_only(
+    rate_limiter: RateLimiter, store_clock: FrozenClock
+) -> None:
+    await rate_limiter.hit("k", 2, WINDOW)
+    store_clock.advance(timedelta(seconds=20))
+    await rate_limiter.hit("k", 2, WINDOW)
+
+    await rate_limiter.undo("k")
+    await rate_limiter.undo("unknown")
+
+    assert await rate_limiter.peek("k", 2, WINDOW) == RateDecision(allowed=True, remaining=1)
+    await rate_limiter.hit("k", 2, WINDOW)
+    assert (await rate_limiter.hit("k", 2, WINDOW)).retry_after == 40  # the first hit stayed
+
+
 async def test_of_racing_hits_exactly_the_limit_pass(rate_limiter: RateLimiter) -> None:
     # Warm up: a networked client then holds a connection per racer, so none waits to connect.
     await asyncio.gather(*(rate_limiter.peek("warm", 3, WINDOW) for _ in range(8)))

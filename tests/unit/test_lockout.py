@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -11,6 +13,7 @@ from novapulse_core.domain.auth import Authenticated, MfaRequired
 from novapulse_core.domain.errors import RateLimited, Unauthenticated, Unavailable
 from novapulse_core.domain.identity import Role
 from novapulse_core.domain.limits import AttemptLimits, RateDecision
+from novapulse_core.ports import RateLimiter
 from novapulse_core.services.attempts import Attempts, Proof
 
 from .kit import CLIENT, LIMITS, PASSWORD, Enrolled, Member, Platform, Tenant
@@ -129,6 +132,53 @@ async def test_a_success_does_not_clear_the_clients_failures(
         await platform.auth.login(member.user.email, PASSWORD, client=CLIENT)
 
 
+async def test_successes_from_one_address_never_fill_its_budget(
+    platform: Platform, member: Member
+) -> None:
+    """An office behind one address logs in all morning: only failures count for it."""
+    for _ in range(LIMITS.per_client + 5):
+        await platform.auth.login(member.user.email, PASSWORD, client=CLIENT)
+
+    await fail_logins(platform, "guess@example.com", 1)
+
+
+class YieldingLimiter:
+    """The platform's limiter, handing the event loop to others before every call, as a
+    limiter on Redis does."""
+
+    def __init__(self, inner: RateLimiter) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._inner, name)
+
+        async def yielding(*args: Any, **kwargs: Any) -> Any:
+            await asyncio.sleep(0)
+            return await method(*args, **kwargs)
+
+        return yielding
+
+
+@pytest.mark.parametrize("proof", list(Proof))
+async def test_of_guesses_sent_together_no_more_than_the_budget_are_verified(
+    platform: Platform, proof: Proof
+) -> None:
+    attempts = Attempts(YieldingLimiter(platform.limiter), LIMITS)  # type: ignore[arg-type]
+    verified = 0
+
+    async def guess() -> None:
+        nonlocal verified
+        await attempts.begin(proof, "ann@acme.example", CLIENT)
+        await asyncio.sleep(0)  # verifying takes a while: the others arrive meanwhile
+        verified += 1
+
+    answers = await asyncio.gather(*(guess() for _ in range(30)), return_exceptions=True)
+
+    limit = LIMITS.password_per_account if proof is Proof.PASSWORD else LIMITS.code_per_account
+    assert verified == limit
+    assert sum(isinstance(a, RateLimited) for a in answers) == 30 - limit
+
+
 # Codes
 
 
@@ -206,12 +256,15 @@ class UnreachableLimiter:
     async def reset(self, key: str) -> None:
         raise Unavailable("down")
 
+    async def undo(self, key: str) -> None:
+        raise Unavailable("down")
+
 
 async def test_attempts_fail_open_and_are_counted_when_the_limiter_is_down() -> None:
     attempts = Attempts(UnreachableLimiter(), AttemptLimits(password_per_account=1))
 
     for _ in range(3):
-        await attempts.check(Proof.PASSWORD, "ann@acme.example", "10.0.0.1")
-        await attempts.failed(Proof.PASSWORD, "ann@acme.example", "10.0.0.1")
+        await attempts.begin(Proof.PASSWORD, "ann@acme.example", "10.0.0.1")
+    await attempts.succeeded(Proof.PASSWORD, "ann@acme.example", "10.0.0.1")
 
-    assert attempts.failed_open == 6
+    assert attempts.failed_open == 4

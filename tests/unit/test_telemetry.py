@@ -47,6 +47,9 @@ class DownLimiter:
     async def reset(self, key: str) -> None:
         raise Unavailable("redis is down")
 
+    async def undo(self, key: str) -> None:
+        raise Unavailable("redis is down")
+
 
 def scrape(exporter: MetricsExporter) -> Scrape:
     return Scrape.parse(exporter.render().decode())
@@ -75,17 +78,17 @@ async def test_the_metered_limiter_counts_each_answer_by_policy_and_decision() -
     assert not any("ann@" in str(s.labels) for s in seen.samples)
 
 
-async def test_every_fail_open_of_the_login_limits_is_counted_as_the_core_counts_it() -> None:
+async def test_every_fail_open_of_the_login_limits_is_counted_per_budget() -> None:
     exporter = MetricsExporter()
     attempts = Attempts(MeteredRateLimiter(DownLimiter(), exporter.metrics), AttemptLimits())
 
-    await attempts.check(Proof.PASSWORD, "ann@example.com", "10.0.0.1")  # let through
-    await attempts.failed(Proof.PASSWORD, "ann@example.com", "10.0.0.1")
-    await attempts.succeeded(Proof.CODE, "u-1")
+    await attempts.begin(Proof.PASSWORD, "ann@example.com", "10.0.0.1")  # let through
+    await attempts.succeeded(Proof.CODE, "u-1", None)
 
     seen = scrape(exporter)
-    assert seen.total("novapulse_rate_limit_fail_open_total") == attempts.failed_open == 3
-    assert seen.value("novapulse_rate_limit_fail_open_total", policy="auth:password") == 2
+    assert attempts.failed_open == 2  # the core counts the attempts it let through
+    assert seen.value("novapulse_rate_limit_fail_open_total", policy="auth:password") == 1
+    assert seen.value("novapulse_rate_limit_fail_open_total", policy="auth:client") == 1
     assert seen.value("novapulse_rate_limit_fail_open_total", policy="auth:code") == 1
     assert seen.total("novapulse_rate_limit_decisions_total") == 0
 
@@ -123,10 +126,10 @@ async def test_a_refusal_still_reaches_the_caller_through_the_metered_limiter() 
     exporter = MetricsExporter()
     limiter = MeteredRateLimiter(InMemoryRateLimiter(FrozenClock()), exporter.metrics)
     attempts = Attempts(limiter, AttemptLimits(password_per_account=1))
-    await attempts.failed(Proof.PASSWORD, "ann@example.com", None)
+    await attempts.begin(Proof.PASSWORD, "ann@example.com", None)
 
     with pytest.raises(RateLimited):
-        await attempts.check(Proof.PASSWORD, "ann@example.com", None)
+        await attempts.begin(Proof.PASSWORD, "ann@example.com", None)
 
     refused = scrape(exporter).value(
         "novapulse_rate_limit_decisions_total", policy="auth:password", decision="refused"

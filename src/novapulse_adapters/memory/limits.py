@@ -64,6 +64,12 @@ class InMemoryRateLimiter:
         with self._lock:
             self._hits.pop(key, None)
 
+    async def undo(self, key: str) -> None:
+        with self._lock:
+            entry = self._hits.get(key)
+            if entry is not None and entry[0]:
+                entry[0].pop()
+
     def __len__(self) -> int:
         """How many keys are tracked (a test helper); swept keys are gone."""
         with self._lock:

@@ -94,7 +94,7 @@ _HIT_ALL = _Script(_HIT_ALL_TEXT)
 
 class RedisRateLimiter:
     """`RateLimiter` on Redis, on the injected clock: `hit`, `hit_all` (whatever the number of
-    budgets) and `peek` are one EVALSHA each, `reset` one DEL.
+    budgets) and `peek` are one EVALSHA each, `reset` one DEL, `undo` one ZPOPMAX.
 
     A Redis that cannot be reached raises `Unavailable`: failing open is the caller's choice
     (a wrapper that allows and counts), not this adapter's.
@@ -154,6 +154,13 @@ class RedisRateLimiter:
     async def reset(self, key: str) -> None:
         try:
             await self._client.delete(self._prefix + key)
+        except UNREACHABLE as error:
+            raise unavailable() from error
+
+    async def undo(self, key: str) -> None:
+        """ZPOPMAX: the hit with the highest score is the latest."""
+        try:
+            await self._client.zpopmax(self._prefix + key)
         except UNREACHABLE as error:
             raise unavailable() from error
 

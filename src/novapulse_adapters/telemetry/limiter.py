@@ -99,3 +99,10 @@ class MeteredRateLimiter:
         except Unavailable:
             self._metrics.rate_limit_failed_open(self._policy(key))
             raise
+
+    async def undo(self, key: str) -> None:
+        try:
+            await self._limiter.undo(key)
+        except Unavailable:
+            self._metrics.rate_limit_failed_open(self._policy(key))
+            raise

@@ -17,7 +17,9 @@ class RateLimiter(Protocol):
     how many more hits the window allows after this one; a refusal's `retry_after` is the whole
     seconds (at least 1) until the oldest counted hit leaves the window. `peek` gives the
     decision a hit would get, recording nothing (`remaining` then counts that hit as not made).
-    `reset` forgets the key's hits. Keys are independent.
+    `reset` forgets the key's hits; `undo` forgets its most recent one (nothing when it has
+    none), for a hit counted ahead of an outcome that turned out not to count. Keys are
+    independent.
 
     `hit_all` spends several budgets (distinct keys, each `(key, limit, window)`) at once, all
     or none: when every budget allows, each records its hit and answers as `hit` would; when
@@ -36,3 +38,5 @@ class RateLimiter(Protocol):
     async def peek(self, key: str, limit: int, window: timedelta) -> RateDecision: ...
 
     async def reset(self, key: str) -> None: ...
+
+    async def undo(self, key: str) -> None: ...

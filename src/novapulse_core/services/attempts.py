@@ -22,13 +22,16 @@ class Proof(enum.StrEnum):
 
 
 class Attempts:
-    """Refuses attempts once an account's or a client's failures fill their window.
+    """Refuses attempts once an account's or a client's failed attempts fill their window.
 
-    Callers `check` before verifying, report `failed` after a wrong guess and `succeeded` after
-    a right one (which clears the account's count, never the client's: an attacker must not
-    clear their address's record with their own account). `client` None counts the account only.
-    A limiter that cannot be reached lets attempts through (the seed's "fails open"), counted in
-    `failed_open` and logged.
+    Callers `begin` before verifying: the attempt is counted then, against the account's and
+    the client's budgets at once (all or none), so guesses sent together each take their place
+    before any of them is verified, and none gets past a full budget. After a right guess they
+    call `succeeded`: the account's count starts again, and the client's attempt is given back
+    (an address counts failures only, offices share addresses; and an attacker must not clear
+    their address's record with their own account). A wrong guess needs nothing more: it was
+    counted. `client` None counts the account only. A limiter that cannot be reached lets
+    attempts through (the seed's "fails open"), counted in `failed_open` and logged.
     """
 
     def __init__(self, limiter: RateLimiter, limits: AttemptLimits) -> None:
@@ -37,29 +40,23 @@ class Attempts:
         self.failed_open = 0
         """Checks let through because the limiter could not be reached (seed: fail open)."""
 
-    async def check(self, proof: Proof, account: str, client: str | None) -> None:
-        retry_after = 0
+    async def begin(self, proof: Proof, account: str, client: str | None) -> None:
+        window = self._limits.window
         try:
-            for key, limit in self._keys(proof, account, client):
-                decision = await self._limiter.peek(key, limit, self._limits.window)
-                if not decision.allowed:
-                    retry_after = max(retry_after, decision.retry_after)
+            answers = await self._limiter.hit_all(
+                [(key, limit, window) for key, limit in self._keys(proof, account, client)]
+            )
         except Unavailable:
             self._fail_open()
             return
-        if retry_after:
-            raise RateLimited(_TOO_MANY, retry_after=retry_after)
+        if not answers[-1].allowed:  # the answers stop at a refusal; nothing was counted
+            raise RateLimited(_TOO_MANY, retry_after=answers[-1].retry_after)
 
-    async def failed(self, proof: Proof, account: str, client: str | None) -> None:
-        try:
-            for key, limit in self._keys(proof, account, client):
-                await self._limiter.hit(key, limit, self._limits.window)
-        except Unavailable:
-            self._fail_open()
-
-    async def succeeded(self, proof: Proof, account: str) -> None:
+    async def succeeded(self, proof: Proof, account: str, client: str | None) -> None:
         try:
             await self._limiter.reset(self._account_key(proof, account))
+            if client is not None:
+                await self._limiter.undo(_client_key(client))
         except Unavailable:
             self._fail_open()
 
@@ -78,9 +75,13 @@ class Attempts:
         )
         keys = [(self._account_key(proof, account), per_account)]
         if client is not None:
-            keys.append((f"auth:client:{client}", self._limits.per_client))
+            keys.append((_client_key(client), self._limits.per_client))
         return keys
 
     @staticmethod
     def _account_key(proof: Proof, account: str) -> str:
         return f"auth:{proof.value}:{account}"
+
+
+def _client_key(client: str) -> str:
+    return f"auth:client:{client}"

@@ -121,7 +121,7 @@ class AuthService:
         `EnrollmentRequired` when the company requires MFA of the user's role and they have none.
         """
         account = _account(email)
-        await self._attempts.check(Proof.PASSWORD, account, client)
+        await self._attempts.begin(Proof.PASSWORD, account, client)
         user = await self._find(email)
         if user is None or len(password) > MAX_PASSWORD_LENGTH:
             self._hasher.verify(self._decoy_hash, password[:MAX_PASSWORD_LENGTH])
@@ -129,9 +129,8 @@ class AuthService:
         elif not self._hasher.verify(user.password_hash, password) or not user.active:
             user = None
         if user is None:
-            await self._attempts.failed(Proof.PASSWORD, account, client)
             raise Unauthenticated(_BAD_CREDENTIALS)
-        await self._attempts.succeeded(Proof.PASSWORD, account)
+        await self._attempts.succeeded(Proof.PASSWORD, account, client)
         if self._hasher.needs_rehash(user.password_hash):
             user = await self._upgrade_hash(user, password)
         return await self._after_password(user)
@@ -188,8 +187,7 @@ class AuthService:
                     extra={"field": "password"},
                 )
             user = await self._active_user(claims.company_id, claims.subject)
-            account = await self._check_password(user, password, client, field="password")
-            await self._attempts.succeeded(Proof.PASSWORD, account)
+            await self._check_password(user, password, client, field="password")
         return await self._mfa.start_enrollment(principal)
 
     async def change_password(
@@ -199,9 +197,8 @@ class AuthService:
         as wrong logins, and a change ends every session of the user (refresh tokens revoked;
         access tokens already issued live out their short lifetime)."""
         user = await self._active_user(actor.company_id, actor.user_id)
-        account = await self._check_password(user, current, client, field="current_password")
+        await self._check_password(user, current, client, field="current_password")
         check_password_strength(new)
-        await self._attempts.succeeded(Proof.PASSWORD, account)
         changed = attrs.evolve(
             user,
             password_hash=self._hasher.hash(new),
@@ -243,17 +240,15 @@ class AuthService:
 
     async def _check_password(
         self, user: User, password: str, client: str | None, *, field: str
-    ) -> str:
+    ) -> None:
         """Check the user's current password, sent as `field`, within its account's password
         budget (a wrong one counts like a wrong login and raises `Unauthenticated` naming the
-        field: the body is wrong, not the token); returns the account key, for the caller to
-        record the success once its step is done."""
+        field: the body is wrong, not the token)."""
         account = _account(user.email)
-        await self._attempts.check(Proof.PASSWORD, account, client)
+        await self._attempts.begin(Proof.PASSWORD, account, client)
         if not self._hasher.verify(user.password_hash, password):
-            await self._attempts.failed(Proof.PASSWORD, account, client)
             raise Unauthenticated("the current password is wrong", extra={"field": field})
-        return account
+        await self._attempts.succeeded(Proof.PASSWORD, account, client)
 
     async def _after_password(self, user: User) -> LoginOutcome:
         if await self._mfa.is_enabled(user):

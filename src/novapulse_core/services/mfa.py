@@ -172,11 +172,10 @@ class MfaService:
         """Turn MFA off; needs the actor's password and a current TOTP code."""
         user = await self._users.get(actor.company_id, actor.user_id)
         record = await self._enabled_record(actor)
-        await self._attempts.check(Proof.PASSWORD, user.email, client)
+        await self._attempts.begin(Proof.PASSWORD, user.email, client)
         if not self._hasher.verify(user.password_hash, password):
-            await self._attempts.failed(Proof.PASSWORD, user.email, client)
             raise Invalid("the password is wrong", extra={"field": "password"})
-        await self._attempts.succeeded(Proof.PASSWORD, user.email)
+        await self._attempts.succeeded(Proof.PASSWORD, user.email, client)
         if not await self._prove(record, code=code, recovery_code=None, client=client):
             raise Invalid(_BAD_CODE, extra={"field": "code"})
         await self._store.delete(actor.company_id, actor.user_id)
@@ -217,15 +216,13 @@ class MfaService:
         recovery_code: str | None,
         client: str | None,
     ) -> bool:
-        await self._attempts.check(Proof.CODE, record.user_id, client)
+        await self._attempts.begin(Proof.CODE, record.user_id, client)
         if code is not None:
             proven = await self._totp_proven(record, code)
         else:
             proven = await self._recovery_code_proven(record, recovery_code or "")
         if proven:
-            await self._attempts.succeeded(Proof.CODE, record.user_id)
-        else:
-            await self._attempts.failed(Proof.CODE, record.user_id, client)
+            await self._attempts.succeeded(Proof.CODE, record.user_id, client)
         return proven
 
     async def _totp_proven(self, record: MfaRecord, code: str) -> bool:
