@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import time
 from datetime import timedelta
 
 import jwt
@@ -363,3 +365,30 @@ async def test_a_token_remembered_after_its_first_check_still_expires_on_the_clo
     tampered = outcome.access_token[:-2] + ("A" if outcome.access_token[-2] != "A" else "B") + "x"
     with pytest.raises(Unauthenticated, match="invalid"):
         platform.tokens.verify(tampered)
+
+
+async def test_the_event_loop_keeps_serving_while_a_password_is_checked(
+    platform: Platform, acme: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    verify = platform.hasher.verify
+
+    def slow_verify(password_hash: str, password: str) -> bool:
+        time.sleep(0.2)  # a real Argon2 check at production cost takes about this long
+        return verify(password_hash, password)
+
+    monkeypatch.setattr(platform.hasher, "verify", slow_verify)
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    ticker = asyncio.create_task(tick())
+    try:
+        await platform.auth.login(acme.owner.user.email, PASSWORD)
+    finally:
+        ticker.cancel()
+
+    assert ticks >= 5

@@ -53,6 +53,7 @@ from novapulse_core.ports import (
 from novapulse_core.services.announcer import Announcer
 from novapulse_core.services.attempts import Attempts, Proof
 from novapulse_core.services.mfa import MfaService
+from novapulse_core.services.offload import off_loop
 from novapulse_core.services.sessions import Sessions
 
 _BAD_CREDENTIALS = "invalid email or password"
@@ -124,9 +125,11 @@ class AuthService:
         await self._attempts.begin(Proof.PASSWORD, account, client)
         user = await self._find(email)
         if user is None or len(password) > MAX_PASSWORD_LENGTH:
-            self._hasher.verify(self._decoy_hash, password[:MAX_PASSWORD_LENGTH])
+            await off_loop(self._hasher.verify, self._decoy_hash, password[:MAX_PASSWORD_LENGTH])
             user = None
-        elif not self._hasher.verify(user.password_hash, password) or not user.active:
+        elif (
+            not await off_loop(self._hasher.verify, user.password_hash, password) or not user.active
+        ):
             user = None
         if user is None:
             raise Unauthenticated(_BAD_CREDENTIALS)
@@ -201,7 +204,7 @@ class AuthService:
         check_password_strength(new)
         changed = attrs.evolve(
             user,
-            password_hash=self._hasher.hash(new),
+            password_hash=await off_loop(self._hasher.hash, new),
             updated_at=self._clock.now(),
             version=user.version + 1,
         )
@@ -246,7 +249,7 @@ class AuthService:
         field: the body is wrong, not the token)."""
         account = _account(user.email)
         await self._attempts.begin(Proof.PASSWORD, account, client)
-        if not self._hasher.verify(user.password_hash, password):
+        if not await off_loop(self._hasher.verify, user.password_hash, password):
             raise Unauthenticated("the current password is wrong", extra={"field": field})
         await self._attempts.succeeded(Proof.PASSWORD, account, client)
 
@@ -319,7 +322,9 @@ class AuthService:
     async def _upgrade_hash(self, user: User, password: str) -> User:
         """Re-hash with the current parameters; a failure to save must not fail the login."""
         upgraded = attrs.evolve(
-            user, password_hash=self._hasher.hash(password), version=user.version + 1
+            user,
+            password_hash=await off_loop(self._hasher.hash, password),
+            version=user.version + 1,
         )
         try:
             await self._users.update(upgraded)

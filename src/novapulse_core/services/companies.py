@@ -19,6 +19,7 @@ from novapulse_core.domain.identity import (
 )
 from novapulse_core.ports import Clock, CompanyStore, IdGenerator, PasswordHasher, UserStore
 from novapulse_core.services.announcer import Announcer
+from novapulse_core.services.offload import off_loop
 
 
 @attrs.frozen
@@ -60,7 +61,7 @@ class CompanyService:
             email=email,
             name=person,
             role=Role.OWNER,
-            password_hash=self._hasher.hash(owner_password),
+            password_hash=await off_loop(self._hasher.hash, owner_password),
             created_at=now,
             updated_at=now,
         )

@@ -35,6 +35,7 @@ from novapulse_core.ports import (
 )
 from novapulse_core.services.announcer import Announcer
 from novapulse_core.services.attempts import Attempts, Proof
+from novapulse_core.services.offload import off_loop
 
 DEFAULT_ISSUER = "NovaPulse"
 _BAD_CODE = "the code is not valid"
@@ -173,7 +174,7 @@ class MfaService:
         user = await self._users.get(actor.company_id, actor.user_id)
         record = await self._enabled_record(actor)
         await self._attempts.begin(Proof.PASSWORD, user.email, client)
-        if not self._hasher.verify(user.password_hash, password):
+        if not await off_loop(self._hasher.verify, user.password_hash, password):
             raise Invalid("the password is wrong", extra={"field": "password"})
         await self._attempts.succeeded(Proof.PASSWORD, user.email, client)
         if not await self._prove(record, code=code, recovery_code=None, client=client):

@@ -22,6 +22,7 @@ from novapulse_core.domain.identity import (
 from novapulse_core.domain.paging import Page, PageRequest, page_from
 from novapulse_core.ports import Clock, CompanyStore, IdGenerator, PasswordHasher, UserStore
 from novapulse_core.services.announcer import Announcer
+from novapulse_core.services.offload import off_loop
 
 OWNER_CHANGE_CLAIM = timedelta(seconds=30)
 """How long a removal of an owner may hold its company's owner-change claim (a process that
@@ -63,7 +64,7 @@ class UserService:
             email=normalise_email(email),
             name=clean_name(name),
             role=role,
-            password_hash=self._hasher.hash(password),
+            password_hash=await off_loop(self._hasher.hash, password),
             created_at=now,
             updated_at=now,
         )
