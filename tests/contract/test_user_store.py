@@ -48,6 +48,15 @@ def ids(users: Iterable[User]) -> list[str]:
 # add, get, find_by_email
 
 
+async def test_the_moment_a_users_tokens_became_void_reads_back(user_store: UserStore) -> None:
+    await user_store.add(a_user())
+    void = T0 + timedelta(hours=1)
+
+    await user_store.update(next_version(a_user(), tokens_valid_after=void))
+
+    assert (await user_store.get("co-a", "u-1")).tokens_valid_after == void
+
+
 async def test_an_added_user_reads_back_unchanged_in_its_company(user_store: UserStore) -> None:
     user = a_user(role=Role.ADMIN, active=False)
     await user_store.add(user)

@@ -284,17 +284,37 @@ async def test_authenticate_gives_the_current_role_after_a_role_change(
     assert principal.role is Role.ADMIN
 
 
-async def test_a_deactivated_user_token_is_rejected_until_reactivation(
+async def test_a_deactivated_users_tokens_stay_void_after_reactivation(
     platform: Platform, acme: Tenant, member: Member
 ) -> None:
     token = (await platform.auth.login(member.user.email, PASSWORD)).access_token
+    platform.clock.advance(timedelta(seconds=1))
     await platform.users.deactivate(acme.owner.principal, member.user.id)
 
     with pytest.raises(Unauthenticated):
         await platform.auth.authenticate(token)
 
     await platform.users.reactivate(acme.owner.principal, member.user.id)
-    assert (await platform.auth.authenticate(token)).user_id == member.user.id
+    with pytest.raises(Unauthenticated):
+        await platform.auth.authenticate(token)
+    fresh = (await platform.auth.login(member.user.email, PASSWORD)).access_token
+    assert (await platform.auth.authenticate(fresh)).user_id == member.user.id
+
+
+async def test_a_password_change_voids_the_tokens_issued_before_it(
+    platform: Platform, member: Member
+) -> None:
+    """A thief who phished the old password and holds a token, full or enrol-only, loses it."""
+    before = (await platform.auth.login(member.user.email, PASSWORD)).access_token
+    platform.clock.advance(timedelta(seconds=1))
+    await platform.auth.change_password(member.principal, current=PASSWORD, new="a new passphrase")
+
+    with pytest.raises(Unauthenticated):
+        await platform.auth.authenticate(before)
+    with pytest.raises(Unauthenticated):
+        await platform.auth.authenticate_for_enrollment(before)
+    after = (await platform.auth.login(member.user.email, "a new passphrase")).access_token
+    assert (await platform.auth.authenticate(after)).user_id == member.user.id
 
 
 async def test_login_upgrades_a_hash_made_with_weaker_parameters(

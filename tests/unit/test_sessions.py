@@ -165,6 +165,18 @@ async def test_a_deactivated_user_cannot_refresh_even_after_reactivation(
         await platform.auth.refresh(session.refresh_token)
 
 
+async def test_a_session_not_refreshed_while_deactivated_stays_ended_after_reactivation(
+    platform: Platform, acme: Tenant, member: Member
+) -> None:
+    session = await platform.session(member)
+    platform.clock.advance(timedelta(seconds=1))
+    await platform.users.deactivate(acme.owner.principal, member.user.id)
+    await platform.users.reactivate(acme.owner.principal, member.user.id)
+
+    with pytest.raises(Unauthenticated):
+        await platform.auth.refresh(session.refresh_token)
+
+
 async def test_a_refreshed_access_token_carries_the_current_role(
     platform: Platform, acme: Tenant, member: Member
 ) -> None:

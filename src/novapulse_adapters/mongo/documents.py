@@ -84,6 +84,7 @@ class UserDocument(Document):
     updated_at: datetime
     active: bool
     version: int
+    tokens_valid_after: datetime | None = None  # absent from documents written before it existed
 
     class Settings:
         name = "users"
@@ -108,6 +109,7 @@ class UserDocument(Document):
             updated_at=user.updated_at,
             active=user.active,
             version=user.version,
+            tokens_valid_after=user.tokens_valid_after,
         )
 
     def to_entity(self) -> User:
@@ -122,6 +124,9 @@ class UserDocument(Document):
             updated_at=as_utc(self.updated_at),
             active=self.active,
             version=self.version,
+            tokens_valid_after=(
+                None if self.tokens_valid_after is None else as_utc(self.tokens_valid_after)
+            ),
         )
 
 

@@ -42,7 +42,11 @@ class Company:
 
 @attrs.frozen
 class User:
-    """A person in one company. Holds the password hash, never the password."""
+    """A person in one company. Holds the password hash, never the password.
+
+    `tokens_valid_after`: the user's access and refresh tokens issued before it are void (set
+    when the password changes and when the user is deactivated; None when neither happened).
+    """
 
     id: str
     company_id: str
@@ -54,6 +58,7 @@ class User:
     updated_at: datetime
     active: bool = True
     version: int = 1
+    tokens_valid_after: datetime | None = None
 
 
 @attrs.frozen
@@ -108,3 +113,11 @@ def check_password_strength(password: str) -> None:
             f"password must be at most {MAX_PASSWORD_LENGTH} characters",
             extra={"field": "password"},
         )
+
+
+def issued_before(issued_at: datetime, user: User) -> bool:
+    """Whether a token of `user` issued at `issued_at` is void. JWTs state their issue time in
+    whole seconds, so the moment is compared to the second: a token issued within the same
+    second, just before the change, still passes."""
+    void = user.tokens_valid_after
+    return void is not None and issued_at < void.replace(microsecond=0)

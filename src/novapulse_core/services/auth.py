@@ -33,6 +33,7 @@ from novapulse_core.domain.identity import (
     MAX_PASSWORD_LENGTH,
     User,
     check_password_strength,
+    issued_before,
     normalise_email,
 )
 from novapulse_core.domain.limits import AttemptLimits
@@ -206,6 +207,7 @@ class AuthService:
             user,
             password_hash=await off_loop(self._hasher.hash, new),
             updated_at=self._clock.now(),
+            tokens_valid_after=self._clock.now(),
             version=user.version + 1,
         )
         await self._users.update(changed)
@@ -301,6 +303,8 @@ class AuthService:
             raise Unauthenticated("the token's user no longer exists") from None
         if not user.active:
             raise Unauthenticated("the token's user is deactivated")
+        if issued_before(claims.issued_at, user):
+            raise Unauthenticated("the access token was issued before the user's tokens were void")
         return Principal(user_id=user.id, company_id=user.company_id, role=user.role)
 
     async def _active_user(self, company_id: str, user_id: str) -> User:

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from novapulse_core.domain import events
 from novapulse_core.domain.auth import PASSWORD, AccessClaims, Authenticated, TokenScope
 from novapulse_core.domain.errors import NotFound, Unauthenticated
-from novapulse_core.domain.identity import User
+from novapulse_core.domain.identity import User, issued_before
 from novapulse_core.domain.sessions import RefreshToken, SessionPolicy, new_token, token_digest
 from novapulse_core.ports import (
     Clock,
@@ -76,7 +76,7 @@ class Sessions:
             user = await self._users.get(record.company_id, record.user_id)
         except NotFound:
             user = None
-        if user is None or not user.active:
+        if user is None or not user.active or issued_before(record.issued_at, user):
             await self._refresh_tokens.revoke_family(record.family_id)
             raise Unauthenticated(_BAD_REFRESH)
         renewed = await self._issue(

@@ -141,10 +141,11 @@ class UserService:
             _require_owner(actor, "only an owner may deactivate an owner")
         if not target.active:
             return target
+        void = self._clock.now()  # its tokens die with the deactivation, reactivated or not
         if target.role is Role.OWNER:
-            updated = await self._remove_owner(target, active=False)
+            updated = await self._remove_owner(target, active=False, tokens_valid_after=void)
         else:
-            updated = await self._save(target, active=False)
+            updated = await self._save(target, active=False, tokens_valid_after=void)
         await self._announcer.announce(
             events.USER_DEACTIVATED, updated.company_id, user_id=updated.id
         )
