@@ -132,6 +132,27 @@ async def test_a_success_does_not_clear_the_clients_failures(
         await platform.auth.login(member.user.email, PASSWORD, client=CLIENT)
 
 
+async def test_changing_the_email_starts_no_new_count_of_wrong_passwords(
+    platform: Platform, member: Member
+) -> None:
+    """A thief holding an access token guesses the current password, then renames the account."""
+    for _ in range(LIMITS.password_per_account):
+        with pytest.raises(Unauthenticated):
+            await platform.auth.change_password(
+                member.principal, current=WRONG, new="a new passphrase", client=CLIENT
+            )
+    await platform.users.update_profile(
+        member.principal, member.user.id, email="renamed@example.com"
+    )
+
+    with pytest.raises(RateLimited):
+        await platform.auth.change_password(
+            member.principal, current=PASSWORD, new="a new passphrase", client=OTHER_CLIENT
+        )
+    with pytest.raises(RateLimited):
+        await platform.auth.login("renamed@example.com", PASSWORD, client=OTHER_CLIENT)
+
+
 async def test_successes_from_one_address_never_fill_its_budget(
     platform: Platform, member: Member
 ) -> None:

@@ -122,9 +122,9 @@ class AuthService:
         A right password gives a session, or `MfaRequired` when the user has MFA, or
         `EnrollmentRequired` when the company requires MFA of the user's role and they have none.
         """
-        account = _account(email)
-        await self._attempts.begin(Proof.PASSWORD, account, client)
         user = await self._find(email)
+        account = _account(email) if user is None else user.id
+        await self._attempts.begin(Proof.PASSWORD, account, client)
         if user is None or len(password) > MAX_PASSWORD_LENGTH:
             await off_loop(self._hasher.verify, self._decoy_hash, password[:MAX_PASSWORD_LENGTH])
             user = None
@@ -134,7 +134,7 @@ class AuthService:
             user = None
         if user is None:
             raise Unauthenticated(_BAD_CREDENTIALS)
-        await self._attempts.succeeded(Proof.PASSWORD, account, client)
+        await self._attempts.succeeded(Proof.PASSWORD, user.id, client)
         if self._hasher.needs_rehash(user.password_hash):
             user = await self._upgrade_hash(user, password)
         return await self._after_password(user)
@@ -249,11 +249,10 @@ class AuthService:
         """Check the user's current password, sent as `field`, within its account's password
         budget (a wrong one counts like a wrong login and raises `Unauthenticated` naming the
         field: the body is wrong, not the token)."""
-        account = _account(user.email)
-        await self._attempts.begin(Proof.PASSWORD, account, client)
+        await self._attempts.begin(Proof.PASSWORD, user.id, client)
         if not await off_loop(self._hasher.verify, user.password_hash, password):
             raise Unauthenticated("the current password is wrong", extra={"field": field})
-        await self._attempts.succeeded(Proof.PASSWORD, account, client)
+        await self._attempts.succeeded(Proof.PASSWORD, user.id, client)
 
     async def _after_password(self, user: User) -> LoginOutcome:
         if await self._mfa.is_enabled(user):
@@ -339,6 +338,8 @@ class AuthService:
 
 
 def _account(email: str) -> str:
-    """The key failed passwords are counted under: the email as typed, trimmed and lowered
-    (valid or not, known or not, so the count says nothing about who exists)."""
+    """The key failed passwords for an unknown email are counted under: the email as typed,
+    trimmed and lowered (valid or not). A user's own are counted under its id, so changing the
+    email starts no new count; both budgets are the same size, so the count says nothing
+    about who exists."""
     return email.strip().lower()[: MAX_EMAIL_LENGTH + 1]

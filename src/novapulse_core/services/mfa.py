@@ -173,10 +173,10 @@ class MfaService:
         """Turn MFA off; needs the actor's password and a current TOTP code."""
         user = await self._users.get(actor.company_id, actor.user_id)
         record = await self._enabled_record(actor)
-        await self._attempts.begin(Proof.PASSWORD, user.email, client)
+        await self._attempts.begin(Proof.PASSWORD, user.id, client)
         if not await off_loop(self._hasher.verify, user.password_hash, password):
             raise Invalid("the password is wrong", extra={"field": "password"})
-        await self._attempts.succeeded(Proof.PASSWORD, user.email, client)
+        await self._attempts.succeeded(Proof.PASSWORD, user.id, client)
         if not await self._prove(record, code=code, recovery_code=None, client=client):
             raise Invalid(_BAD_CODE, extra={"field": "code"})
         await self._store.delete(actor.company_id, actor.user_id)
