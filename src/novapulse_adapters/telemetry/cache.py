@@ -5,12 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 
+from prometheus_client import Counter
+
 from novapulse_adapters.telemetry.metrics import Metrics
 from novapulse_core.domain.errors import Unavailable
 from novapulse_core.ports import Cache
 
 __all__ = ["UNAVAILABLE", "MeteredCache", "entry_of"]
 
+REMEMBERED_KEYS = 10_000
+"""Keys whose series are remembered; all are forgotten when more come."""
 UNAVAILABLE = "unavailable"
 """The `result` label of a read that failed open (the cache could not be reached)."""
 
@@ -33,6 +37,7 @@ class MeteredCache:
         self._cache = cache
         self._metrics = metrics
         self._entry = entry
+        self._lookups: dict[str, tuple[Counter, Counter]] = {}
 
     async def get(self, key: str) -> bytes | None:
         try:
@@ -40,8 +45,20 @@ class MeteredCache:
         except Unavailable:
             self._metrics.cache_lookups.labels(cache=self._entry(key), result=UNAVAILABLE).inc()
             raise
-        self._metrics.cache_lookup(self._entry(key), hit=value is not None)
+        self._metrics.count(((self._lookups.get(key) or self._lookups_of(key))[value is not None],))
         return value
+
+    def _lookups_of(self, key: str) -> tuple[Counter, Counter]:
+        """The (miss, hit) series of `key`'s kind of entry, remembered for the keys seen lately
+        (the same keys are read again and again)."""
+        if len(self._lookups) >= REMEMBERED_KEYS:
+            self._lookups.clear()
+        entry = self._entry(key)
+        series = self._lookups[key] = (
+            self._metrics.cache_lookups.labels(cache=entry, result="miss"),
+            self._metrics.cache_lookups.labels(cache=entry, result="hit"),
+        )
+        return series
 
     async def set(self, key: str, value: bytes, ttl: timedelta) -> None:
         await self._cache.set(key, value, ttl)
