@@ -8,6 +8,7 @@ import ipaddress
 import secrets
 from collections.abc import Callable, Mapping
 from typing import Any, Literal, TypeVar
+from urllib.parse import urlsplit
 
 import attrs
 
@@ -242,7 +243,7 @@ class Settings:
         mongo_url = read("MONGO_URL", str, None)
         # With MongoDB or Redis, state outlives this process and other processes read it: keys
         # that sign tokens and seal secrets must come from the environment, the same for all.
-        shared = mongo_url is not None or read("REDIS_URL", str, None) is not None
+        shared = mongo_url is not None or read("REDIS_URL", _redis_url, None) is not None
         signing = _signing(read, persistent=shared)
         mfa_key = read("MFA_KEY", _key, None)
         if mfa_key is None and shared:
@@ -280,7 +281,7 @@ class Settings:
             argon2_parallelism=read("ARGON2_PARALLELISM", _positive_int, 4),
             signup_enabled=read("SIGNUP_ENABLED", _boolean, True),
             max_body_bytes=read("MAX_BODY_BYTES", _positive_int, 1_048_576),
-            redis_url=read("REDIS_URL", str, None),
+            redis_url=read("REDIS_URL", _redis_url, None),
             embedded_workers=read("EMBEDDED_WORKERS", _boolean, True),
             queue_namespace=read("QUEUE_NAMESPACE", _queue_namespace, "nova"),
             queue_policies=_queue_policies(read),
@@ -324,6 +325,20 @@ class _Reader:
             return parse(raw)
         except ValueError as error:
             raise SettingsError(f"{PREFIX}{name}: {error}") from None
+
+
+def _redis_url(raw: str) -> str:
+    """A URL redis-py can connect with: redis://, rediss:// or unix://, a numeric port."""
+    parts = urlsplit(raw)
+    if parts.scheme not in ("redis", "rediss", "unix"):
+        raise ValueError(f"expected a redis://, rediss:// or unix:// URL, got {raw!r}")
+    try:
+        parts.port  # noqa: B018 - parsing the port is the check
+    except ValueError:
+        raise ValueError(f"the port of {raw!r} is not a number") from None
+    if parts.scheme != "unix" and not parts.hostname:
+        raise ValueError(f"{raw!r} names no host")
+    return raw
 
 
 def _positive_int(raw: str) -> int:

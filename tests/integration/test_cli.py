@@ -53,6 +53,8 @@ def novapulse(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
             "NOVAPULSE_TRUSTED_PROXIES: expected addresses or CIDR networks, got 'the balancer'",
         ),
         (("serve",), {"NOVAPULSE_TRUSTED_PROXIES": "10.0.0.5/8"}, "has host bits set"),
+        (("cache", "clear"), {"NOVAPULSE_REDIS_URL": "localhost:6379"}, "redis://, rediss://"),
+        (("worker",), {"NOVAPULSE_REDIS_URL": "redis://db:port/0"}, "is not a number"),
         (("serve",), {"NOVAPULSE_TRUSTED_PROXIES": "0.0.0.0/0"}, "would trust every address"),
         (
             ("bootstrap", "--company", "A", "--email", "a@b.example", "--name", "A"),

@@ -14,7 +14,7 @@ from novapulse_core.domain.identity import Role
 from novapulse_core.domain.paging import PageRequest
 
 from .cache_kit import Caching
-from .kit import Platform, Tenant
+from .kit import PASSWORD, Platform, Tenant
 
 
 @pytest.fixture
@@ -105,6 +105,20 @@ async def test_a_profile_is_fresh_after_an_edit_and_never_holds_the_password_has
 
     profile = await caching.profiles.get(actor, member.user.id)
     assert (profile.name, profile.role, profile.password_hash) == ("Renamed", Role.MANAGER, "")
+
+
+async def test_a_profile_is_fresh_after_a_password_change(
+    platform: Platform, caching: Caching, acme: Tenant
+) -> None:
+    member = await platform.add_user(acme)
+    await caching.profiles.get(acme.owner.principal, member.user.id)
+
+    await platform.auth.change_password(member.principal, current=PASSWORD, new="a new passphrase")
+
+    profile = await caching.profiles.get(acme.owner.principal, member.user.id)
+    stored = await platform.user_store.get(acme.company.id, member.user.id)
+    assert (profile.version, profile.updated_at) == (stored.version, stored.updated_at)
+    assert platform.events.published[-1].type == events.USER_PASSWORD_CHANGED
 
 
 async def test_member_lists_are_fresh_after_membership_and_profile_changes(

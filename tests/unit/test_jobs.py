@@ -265,6 +265,20 @@ async def test_requeue_dead_sends_back_every_dead_job_of_the_company_on_the_queu
     assert len(dead_of_b.items) == 1
 
 
+async def test_a_requeue_the_broker_cannot_take_leaves_the_job_dead_to_requeue_later() -> None:
+    jobs = Jobs(Flaky(failures=1, error=Invalid("bad")))
+    job = await jobs.service.enqueue("email.send", {}, company_id="co-a")
+    await jobs.work_once()
+    jobs.queue.fail_next()  # the broker is down when the dead letter is discarded
+
+    with pytest.raises(Unavailable):
+        await jobs.service.requeue(ADMIN, job.id)
+
+    assert (await jobs.store.get(job.id)).state is JobState.DEAD
+    assert (await jobs.service.requeue(ADMIN, job.id)).state is JobState.WAITING
+    assert [e.job.id for e in jobs.queue.waiting] == [job.id]
+
+
 async def test_a_company_never_sees_or_requeues_another_companys_job() -> None:
     jobs = Jobs(Flaky())
     job = await jobs.service.enqueue("email.send", {}, company_id="co-b")

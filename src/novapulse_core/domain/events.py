@@ -14,6 +14,7 @@ USER_UPDATED = "user.updated"
 USER_ROLE_CHANGED = "user.role_changed"
 USER_DEACTIVATED = "user.deactivated"
 USER_REACTIVATED = "user.reactivated"
+USER_PASSWORD_CHANGED = "user.password_changed"  # noqa: S105 - an event type, not a password
 DEPARTMENT_CREATED = "department.created"
 DEPARTMENT_UPDATED = "department.updated"
 DEPARTMENT_DELETED = "department.deleted"

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import attrs
 
+from novapulse_core.domain import events
 from novapulse_core.domain.access import Principal
 from novapulse_core.domain.auth import (
     ONE_TIME_PASSWORD,
@@ -98,6 +99,7 @@ class AuthService:
         self._mfa = mfa
         self._challenges = challenges
         self._revocations = revocations
+        self._announcer = announcer
         self._policy = policy or SessionPolicy()
         self._attempts = Attempts(limiter, limits or AttemptLimits())
         self._sessions = Sessions(
@@ -212,6 +214,9 @@ class AuthService:
         )
         await self._users.update(changed)
         await self._sessions.end_all(user.company_id, user.id)
+        await self._announcer.announce(
+            events.USER_PASSWORD_CHANGED, user.company_id, user_id=user.id
+        )
 
     async def refresh(self, refresh_token: str) -> Authenticated:
         """Exchange a refresh token for new tokens; reusing a spent one ends its session."""

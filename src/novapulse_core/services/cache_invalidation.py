@@ -38,6 +38,7 @@ _PROFILE_EVENTS = frozenset(
         events.USER_ROLE_CHANGED,
         events.USER_DEACTIVATED,
         events.USER_REACTIVATED,
+        events.USER_PASSWORD_CHANGED,  # the profile's version and updated_at moved
     }
 )
 _MEMBERSHIP_EVENTS = frozenset(

@@ -129,10 +129,10 @@ class JobService:
         if job.state is not JobState.DEAD or not await self._store.record_if_dead(waiting):
             current = (await self._store.get(job.id)).state
             raise Conflict(f"only dead jobs can be requeued; this one is {current.value}")
-        await self._queue.discard_dead(job.queue, job.id)
         try:
+            await self._queue.discard_dead(job.queue, job.id)
             await self._queue.enqueue(job, attempt_offset=job.attempts)
-        except Unavailable as error:
+        except Unavailable as error:  # dead again, so it can be requeued once the broker is back
             await self._store.record(self._undeliverable(job, error))
             raise
         return await self._store.get(job.id)
