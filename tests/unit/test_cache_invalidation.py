@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import pytest
@@ -10,8 +11,8 @@ from novapulse_core.domain import events
 from novapulse_core.domain.cache import MEMBERS_TTL, STATS_TTL, CacheKeys
 from novapulse_core.domain.errors import Forbidden, NotFound, Unavailable
 from novapulse_core.domain.events import DomainEvent
-from novapulse_core.domain.identity import Role
-from novapulse_core.domain.paging import PageRequest
+from novapulse_core.domain.identity import Role, User
+from novapulse_core.domain.paging import Page, PageRequest
 
 from .cache_kit import Caching
 from .kit import PASSWORD, Platform, Tenant
@@ -167,6 +168,26 @@ async def test_member_pages_from_the_cache_match_the_uncached_pages(
 
     assert cached == plain
     assert [len(p) for p in cached] == [2, 2, 1]
+
+
+async def test_another_companys_read_of_the_same_id_at_that_moment_changes_no_answer(
+    platform: Platform, caching: Caching, acme: Tenant, globex: Tenant
+) -> None:
+    member = await platform.add_user(acme)
+    team = await platform.departments.create(acme.owner.principal, name="Team")
+
+    outsider, profile, _, members = await asyncio.gather(
+        caching.profiles.get(globex.owner.principal, member.user.id),
+        caching.profiles.get(acme.owner.principal, member.user.id),
+        caching.members.members(globex.owner.principal, team.id, PageRequest()),
+        caching.members.members(acme.owner.principal, team.id, PageRequest()),
+        return_exceptions=True,
+    )
+
+    assert isinstance(outsider, NotFound)
+    assert isinstance(profile, User)
+    assert profile.id == member.user.id
+    assert isinstance(members, Page)
 
 
 async def test_a_cached_entry_of_another_company_is_not_found(

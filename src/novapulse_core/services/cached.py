@@ -2,7 +2,9 @@
 
 Each wraps the service it caches, with the same method signature, so the API swaps one for the
 other. Keys carry no company id (the seed's), so every hit is checked against the caller's
-company: another tenant's id answers "not found", as the store would.
+company: another tenant's id answers "not found", as the store would. Concurrent misses on a
+key share one computation, made as the first caller: a "not found" from it is checked again as
+the caller, so another company asking for the same id at the same moment changes no answer.
 """
 
 from __future__ import annotations
@@ -63,12 +65,15 @@ class CachedProfiles:
 
     async def get(self, actor: Principal, user_id: str) -> User:
         authorize(actor, Permission.READ_USERS)
-        user = await self._aside.get_or_compute(
-            self._keys.user_profile(user_id),
-            PROFILE_TTL,
-            lambda: self._load(actor, user_id),
-            PROFILE,
-        )
+        try:
+            user = await self._aside.get_or_compute(
+                self._keys.user_profile(user_id),
+                PROFILE_TTL,
+                lambda: self._load(actor, user_id),
+                PROFILE,
+            )
+        except NotFound:  # perhaps another company's read of the key, running when this came
+            return await self._load(actor, user_id)
         if user.company_id != actor.company_id:
             raise NotFound("no such user")
         return user
@@ -89,12 +94,15 @@ class CachedMembers:
     async def members(self, actor: Principal, department_id: str, page: PageRequest) -> Page[User]:
         authorize(actor, Permission.READ_DEPARTMENTS)
         authorize(actor, Permission.READ_USERS)
-        listed = await self._aside.get_or_compute(
-            self._keys.department_members(department_id),
-            MEMBERS_TTL,
-            lambda: self._load(actor, department_id),
-            MEMBERS,
-        )
+        try:
+            listed = await self._aside.get_or_compute(
+                self._keys.department_members(department_id),
+                MEMBERS_TTL,
+                lambda: self._load(actor, department_id),
+                MEMBERS,
+            )
+        except NotFound:  # perhaps another company's read of the key, running when this came
+            listed = await self._load(actor, department_id)
         if listed.company_id != actor.company_id:
             raise NotFound("no such department")
         rows = [u for u in listed.members if page.after is None or u.id > page.after]
