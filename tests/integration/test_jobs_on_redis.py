@@ -189,6 +189,7 @@ def test_a_job_that_keeps_failing_backs_off_within_bounds_dies_and_completes_onc
     response = client.post(f"/api/v1/jobs/{row['id']}/requeue", headers=owner.headers)
     assert response.status_code == 200, response.text
     assert response.json()["state"] == "waiting"
+    assert email_queue(client, owner)["depth"]["dead"] == 0  # its dead letter left the broker
 
     eventually(
         lambda: job(client, owner, row["id"])["state"],

@@ -279,6 +279,21 @@ async def test_a_requeue_the_broker_cannot_take_leaves_the_job_dead_to_requeue_l
     assert [e.job.id for e in jobs.queue.waiting] == [job.id]
 
 
+async def test_requeue_dead_leaves_every_job_the_broker_could_not_take_dead_again() -> None:
+    jobs = Jobs(Flaky(failures=3, error=Invalid("bad")))
+    dead = [await jobs.service.enqueue("email.send", {}, company_id="co-a") for _ in range(3)]
+    for _ in dead:
+        await jobs.work_once()
+    jobs.queue.fail_next()  # the broker is down for the one pass over its dead letters
+
+    with pytest.raises(Unavailable):
+        await jobs.service.requeue_dead(ADMIN, QueueName.EMAIL)
+
+    assert {(await jobs.store.get(j.id)).state for j in dead} == {JobState.DEAD}
+    assert await jobs.service.requeue_dead(ADMIN, QueueName.EMAIL) == 3
+    assert sorted(e.job.id for e in jobs.queue.waiting) == sorted(j.id for j in dead)
+
+
 async def test_a_company_never_sees_or_requeues_another_companys_job() -> None:
     jobs = Jobs(Flaky())
     job = await jobs.service.enqueue("email.send", {}, company_id="co-b")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import re
+from collections.abc import Collection
 from typing import Any
 
 from dramatiq import Broker, Message
@@ -47,14 +49,16 @@ class DramatiqJobQueue:
         depth: QueueDepth = await self._call(self._redis_depth, name)
         return depth
 
-    async def discard_dead(self, queue: QueueName, job_id: str) -> None:
-        name = self._name(queue)
+    async def discard_dead(self, queue: QueueName, job_ids: Collection[str]) -> None:
+        name, wanted = self._name(queue), set(job_ids)
+        if not wanted:
+            return
         if self._stub:
             broker: StubBroker = self._broker  # type: ignore[assignment]
             letters = broker.dead_letters_by_queue.get(name, [])
-            letters[:] = [m for m in letters if m.message_id != job_id]
+            letters[:] = [m for m in letters if m.message_id not in wanted]
             return
-        await self._call(self._redis_discard_dead, name, job_id)
+        await self._call(self._redis_discard_dead, name, wanted)
 
     def _redis_depth(self, name: str) -> QueueDepth:
         client, ns = self._redis()
@@ -65,16 +69,13 @@ class DramatiqJobQueue:
             waiting, delayed, dead = pipe.execute()
         return QueueDepth(waiting=int(waiting), delayed=int(delayed), dead=int(dead))
 
-    def _redis_discard_dead(self, name: str, job_id: str) -> None:
+    def _redis_discard_dead(self, name: str, wanted: set[str]) -> None:
         # The Redis broker files each enqueued copy under a fresh `redis_message_id`, not under
-        # the message id (the job id): find this job's dead letters by their payload.
+        # the message id (the job id): find the jobs' dead letters by their payload, one pass.
         client, ns = self._redis()
         dead = f"{ns}:{name}.XQ"
-        needle = job_id.encode()
         letters = [
-            redis_id
-            for redis_id, data in client.hscan_iter(f"{dead}.msgs")
-            if needle in data and Message.decode(data).message_id == job_id
+            redis_id for redis_id, data in client.hscan_iter(f"{dead}.msgs") if _among(data, wanted)
         ]
         if not letters:
             return
@@ -97,3 +98,14 @@ class DramatiqJobQueue:
             return await asyncio.to_thread(fn, *args)
         except (RedisConnectionError, RedisTimeoutError) as error:
             raise Unavailable("the job broker (Redis) cannot be reached") from error
+
+
+_MESSAGE_ID = re.compile(rb'"message_id":"([^"]+)"')
+
+
+def _among(data: bytes, wanted: set[str]) -> bool:
+    """Whether a dead letter is the message of one of the `wanted` jobs. Its own id is the last
+    `message_id` key of its JSON (Dramatiq writes it after the payload, which may hold keys of
+    that name too); only a letter that looks wanted is decoded whole, to be sure."""
+    ids = _MESSAGE_ID.findall(data)
+    return bool(ids) and ids[-1].decode() in wanted and Message.decode(data).message_id in wanted

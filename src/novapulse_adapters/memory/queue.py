@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import attrs
 
 from novapulse_core.domain.errors import Unavailable
@@ -39,11 +41,12 @@ class InMemoryJobQueue:
             dead=sum(1 for e in self.dead if e.job.queue is queue),
         )
 
-    async def discard_dead(self, queue: QueueName, job_id: str) -> None:
+    async def discard_dead(self, queue: QueueName, job_ids: Collection[str]) -> None:
         if self._failures:
             self._failures -= 1
             raise Unavailable("the in-memory broker was told to fail")
-        self.dead = [e for e in self.dead if not (e.job.queue is queue and e.job.id == job_id)]
+        wanted = set(job_ids)
+        self.dead = [e for e in self.dead if not (e.job.queue is queue and e.job.id in wanted)]
 
     def take(self) -> Enqueued:
         """The oldest waiting message, removed (as a worker would fetch it)."""

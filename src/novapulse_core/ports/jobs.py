@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -24,14 +24,15 @@ class JobQueue(Protocol):
     job already had before this message, so numbering continues after a requeue); it raises
     `Unavailable` when the broker cannot be reached. `depth` counts the queue's messages that
     wait, wait for a delayed retry, or sit in the dead-letter queue. `discard_dead` removes the
-    job's message from the dead-letter queue if it is there, and does nothing otherwise.
+    messages of the jobs among `job_ids` from the dead-letter queue, in one pass over it (it is
+    the whole installation's), and ignores ids it does not hold.
     """
 
     async def enqueue(self, job: Job, *, attempt_offset: int = 0) -> None: ...
 
     async def depth(self, queue: QueueName) -> QueueDepth: ...
 
-    async def discard_dead(self, queue: QueueName, job_id: str) -> None: ...
+    async def discard_dead(self, queue: QueueName, job_ids: Collection[str]) -> None: ...
 
 
 class JobStore(Protocol):

@@ -125,16 +125,10 @@ class JobService:
         The record turns waiting only if it is still dead: of two concurrent requeues one wins
         and enqueues, the other gets `Conflict`, so the job is never enqueued twice."""
         job = await self.get(actor, job_id)
-        waiting = JobTransition(job.id, JobState.WAITING, self._clock.now(), job.attempts)
-        if job.state is not JobState.DEAD or not await self._store.record_if_dead(waiting):
+        if not await self._claim_requeue(job):
             current = (await self._store.get(job.id)).state
             raise Conflict(f"only dead jobs can be requeued; this one is {current.value}")
-        try:
-            await self._queue.discard_dead(job.queue, job.id)
-            await self._queue.enqueue(job, attempt_offset=job.attempts)
-        except Unavailable as error:  # dead again, so it can be requeued once the broker is back
-            await self._store.record(self._undeliverable(job, error))
-            raise
+        await self._send_back(job.queue, [job])
         return await self._store.get(job.id)
 
     async def requeue_dead(self, actor: Principal, queue: QueueName) -> int:
@@ -151,14 +145,30 @@ class JobService:
             if len(rows) <= page.limit:
                 break
             page = PageRequest(limit=page.limit, after=rows[page.limit - 1].id)
-        requeued = 0
-        for job in dead:
-            try:
-                await self.requeue(actor, job.id)
-            except Conflict:
-                continue  # requeued meanwhile by someone else
-            requeued += 1
-        return requeued
+        won = [job for job in dead if await self._claim_requeue(job)]  # not meanwhile by others
+        await self._send_back(queue, won)
+        return len(won)
+
+    async def _claim_requeue(self, job: Job) -> bool:
+        """Turn the dead job's record waiting, if it is still dead (one of racing callers wins)."""
+        waiting = JobTransition(job.id, JobState.WAITING, self._clock.now(), job.attempts)
+        return job.state is JobState.DEAD and await self._store.record_if_dead(waiting)
+
+    async def _send_back(self, queue: QueueName, jobs: Sequence[Job]) -> None:
+        """Take the jobs' dead letters off the broker in one pass, then enqueue each. From the
+        first job the broker cannot take, the jobs are recorded dead again (requeueable once the
+        broker is back) and `Unavailable` is raised."""
+        sent = 0
+        try:
+            if jobs:
+                await self._queue.discard_dead(queue, [job.id for job in jobs])
+            for job in jobs:
+                await self._queue.enqueue(job, attempt_offset=job.attempts)
+                sent += 1
+        except Unavailable as error:
+            for job in jobs[sent:]:
+                await self._store.record(self._undeliverable(job, error))
+            raise
 
     def _undeliverable(self, job: Job, error: Unavailable) -> Sequence[JobTransition]:
         now = self._clock.now()
