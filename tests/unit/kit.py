@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from datetime import timedelta
+from typing import Any
 
 import attrs
 
@@ -62,6 +64,23 @@ CLIENT = "203.0.113.7"
 def fast_hasher(*, time_cost: int = 1, memory_cost_kib: int = 8) -> Argon2PasswordHasher:
     """Argon2id with the cheapest parameters, so a test hashes in microseconds."""
     return Argon2PasswordHasher(time_cost=time_cost, memory_cost_kib=memory_cost_kib, parallelism=1)
+
+
+class Yielding:
+    """An adapter that hands the event loop to others before every call, as a networked one
+    does: concurrent requests interleave between their reads and writes."""
+
+    def __init__(self, inner: object) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._inner, name)
+
+        async def yielding(*args: Any, **kwargs: Any) -> Any:
+            await asyncio.sleep(0)
+            return await method(*args, **kwargs)
+
+        return yielding
 
 
 def principal_of(user: User) -> Principal:

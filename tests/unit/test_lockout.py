@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
 
 import pytest
 
@@ -13,10 +12,9 @@ from novapulse_core.domain.auth import Authenticated, MfaRequired
 from novapulse_core.domain.errors import RateLimited, Unauthenticated, Unavailable
 from novapulse_core.domain.identity import Role
 from novapulse_core.domain.limits import AttemptLimits, RateDecision
-from novapulse_core.ports import RateLimiter
 from novapulse_core.services.attempts import Attempts, Proof
 
-from .kit import CLIENT, LIMITS, PASSWORD, Enrolled, Member, Platform, Tenant
+from .kit import CLIENT, LIMITS, PASSWORD, Enrolled, Member, Platform, Tenant, Yielding
 
 WRONG = "not the password"
 OTHER_CLIENT = "198.51.100.9"
@@ -163,28 +161,11 @@ async def test_successes_from_one_address_never_fill_its_budget(
     await fail_logins(platform, "guess@example.com", 1)
 
 
-class YieldingLimiter:
-    """The platform's limiter, handing the event loop to others before every call, as a
-    limiter on Redis does."""
-
-    def __init__(self, inner: RateLimiter) -> None:
-        self._inner = inner
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self._inner, name)
-
-        async def yielding(*args: Any, **kwargs: Any) -> Any:
-            await asyncio.sleep(0)
-            return await method(*args, **kwargs)
-
-        return yielding
-
-
 @pytest.mark.parametrize("proof", list(Proof))
 async def test_of_guesses_sent_together_no_more_than_the_budget_are_verified(
     platform: Platform, proof: Proof
 ) -> None:
-    attempts = Attempts(YieldingLimiter(platform.limiter), LIMITS)  # type: ignore[arg-type]
+    attempts = Attempts(Yielding(platform.limiter), LIMITS)  # type: ignore[arg-type]
     verified = 0
 
     async def guess() -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from typing import Any
 
 import pytest
 
@@ -20,10 +19,9 @@ from novapulse_core.domain.errors import (
 )
 from novapulse_core.domain.identity import Role, User
 from novapulse_core.domain.paging import PageRequest
-from novapulse_core.ports import UserStore
 from novapulse_core.services.users import UserService
 
-from .kit import LIMITS, PASSWORD, Member, Platform, Tenant
+from .kit import LIMITS, PASSWORD, Member, Platform, Tenant, Yielding
 
 
 async def test_an_admin_adds_a_user_who_is_stored_and_announced(
@@ -337,30 +335,13 @@ async def test_the_last_active_owner_cannot_be_demoted(platform: Platform, acme:
     assert platform.events_of(events.USER_ROLE_CHANGED) == []
 
 
-class YieldingUserStore:
-    """The platform's user store, handing the event loop to others before every call, as a
-    networked store does: concurrent requests interleave between reading and writing."""
-
-    def __init__(self, inner: UserStore) -> None:
-        self._inner = inner
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self._inner, name)
-
-        async def yielding(*args: Any, **kwargs: Any) -> Any:
-            await asyncio.sleep(0)
-            return await method(*args, **kwargs)
-
-        return yielding
-
-
 @pytest.mark.parametrize("removal", ["demote", "deactivate"])
 async def test_two_owners_removing_each_other_at_once_leave_one_owner(
     platform: Platform, acme: Tenant, removal: str
 ) -> None:
     second = await platform.add_user(acme, Role.OWNER)
     platform.users = UserService(
-        YieldingUserStore(platform.user_store),  # type: ignore[arg-type]
+        Yielding(platform.user_store),  # type: ignore[arg-type]
         platform.company_store,
         platform.hasher,
         platform.ids,

@@ -9,6 +9,10 @@ the caller, so another company asking for the same id at the same moment changes
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import TypeVar
+
 import attrs
 
 from novapulse_core.domain.access import Permission, Principal, authorize
@@ -21,6 +25,7 @@ from novapulse_core.domain.cache import (
     STATS,
     STATS_TTL,
     CacheKeys,
+    Codec,
     MemberList,
 )
 from novapulse_core.domain.errors import NotFound
@@ -31,6 +36,8 @@ from novapulse_core.services.cache import CacheAside
 from novapulse_core.services.departments import DepartmentService
 from novapulse_core.services.stats import StatsService
 from novapulse_core.services.users import UserService
+
+T = TypeVar("T")
 
 
 class CachedStats:
@@ -65,15 +72,13 @@ class CachedProfiles:
 
     async def get(self, actor: Principal, user_id: str) -> User:
         authorize(actor, Permission.READ_USERS)
-        try:
-            user = await self._aside.get_or_compute(
-                self._keys.user_profile(user_id),
-                PROFILE_TTL,
-                lambda: self._load(actor, user_id),
-                PROFILE,
-            )
-        except NotFound:  # perhaps another company's read of the key, running when this came
-            return await self._load(actor, user_id)
+        user = await _read_as_caller(
+            self._aside,
+            self._keys.user_profile(user_id),
+            PROFILE_TTL,
+            lambda: self._load(actor, user_id),
+            PROFILE,
+        )
         if user.company_id != actor.company_id:
             raise NotFound("no such user")
         return user
@@ -94,15 +99,13 @@ class CachedMembers:
     async def members(self, actor: Principal, department_id: str, page: PageRequest) -> Page[User]:
         authorize(actor, Permission.READ_DEPARTMENTS)
         authorize(actor, Permission.READ_USERS)
-        try:
-            listed = await self._aside.get_or_compute(
-                self._keys.department_members(department_id),
-                MEMBERS_TTL,
-                lambda: self._load(actor, department_id),
-                MEMBERS,
-            )
-        except NotFound:  # perhaps another company's read of the key, running when this came
-            listed = await self._load(actor, department_id)
+        listed = await _read_as_caller(
+            self._aside,
+            self._keys.department_members(department_id),
+            MEMBERS_TTL,
+            lambda: self._load(actor, department_id),
+            MEMBERS,
+        )
         if listed.company_id != actor.company_id:
             raise NotFound("no such department")
         rows = [u for u in listed.members if page.after is None or u.id > page.after]
@@ -117,6 +120,21 @@ class CachedMembers:
             if page.next_after is None:
                 return MemberList(actor.company_id, department_id, tuple(members))
             request = PageRequest(limit=MAX_PAGE_SIZE, after=page.next_after)
+
+
+async def _read_as_caller(
+    aside: CacheAside,
+    key: str,
+    ttl: timedelta,
+    load: Callable[[], Awaitable[T]],
+    codec: Codec[T],
+) -> T:
+    """`aside.get_or_compute`, with a "not found" loaded again as this caller: the computation
+    it came from may be another company's read of the key, running when this one came."""
+    try:
+        return await aside.get_or_compute(key, ttl, load, codec)
+    except NotFound:
+        return await load()
 
 
 def _redacted(user: User) -> User:
