@@ -101,6 +101,9 @@ REFUSED_URLS = {
     "http://0x7f000001/": "four decimal numbers",
     "http://0177.0.0.1/": "four decimal numbers",
     "http://127.1/": "four decimal numbers",
+    "http://\uff10x7f.1/": "four decimal numbers",  # fullwidth: 0x7f.1 once normalised
+    "https://faß.de/": "xn-- form",  # IDNA 2003 checks fass.de, IDNA 2008 dials xn--fa-hia.de
+    "https://x\u200dy.example/": "xn-- form",
     "https://" + "a" * 2050 + ".com/": "between 1 and",
 }
 

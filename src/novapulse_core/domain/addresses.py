@@ -170,11 +170,19 @@ def parse_webhook_url(raw: str) -> WebhookUrl:
     return WebhookUrl(url, scheme, host, port or (443 if scheme == "https" else 80))
 
 
+_DEVIATIONS = frozenset("ßς\u200c\u200d")
+"""Characters IDNA 2003 (Python's codec) and IDNA 2008 (what aiohttp dials) encode apart:
+`faß.de` would be checked as `fass.de` and dialled as `xn--fa-hia.de`."""
+
+
 def normalise_host(raw: str) -> str:
-    """Lower case, no trailing dot, IDNA-encoded; raises ValueError when it cannot be."""
+    """Lower case, no trailing dot, IDNA-encoded; raises ValueError when it cannot be, and for
+    a host IDNA 2003 and 2008 encode apart (the check and the connection must name one host)."""
     host = raw.strip().lower().rstrip(".")
     if not host:
         raise ValueError("empty host")
+    if _DEVIATIONS.intersection(host):
+        raise ValueError("IDNA 2003 and 2008 encode this host name apart")
     return host.encode("idna").decode("ascii")
 
 
@@ -185,12 +193,12 @@ def _host_of(parts: SplitResult) -> str:
     address = _ip_or_none(hostname)
     if address is not None:
         return str(address)
-    if _NUMERIC_HOST.match(hostname.lower()):
-        _bad("url: write an IPv4 address as four decimal numbers (like 203.0.113.7)")
     try:
         host = normalise_host(hostname)
     except (ValueError, UnicodeError):
-        _bad("url has a host name that is not valid")
+        _bad("url has a host name that is not valid (write a non-ASCII one in its xn-- form)")
+    if _NUMERIC_HOST.match(host):  # after normalising: fullwidth digits become digits
+        _bad("url: write an IPv4 address as four decimal numbers (like 203.0.113.7)")
     return host
 
 
