@@ -225,6 +225,10 @@ class Settings:
     `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (used as is). Unset, or `OTEL_SDK_DISABLED=true`:
     no tracing, nothing exported."""
 
+    trust_trace_context: bool = False
+    """`NOVAPULSE_TRUST_TRACE_CONTEXT`: adopt the W3C trace context (`traceparent`, `tracestate`,
+    `baggage`) a request brings. Off: a request starts a trace of its own, whatever it sends."""
+
     log_level: str = "INFO"
     """Python logging level name."""
 
@@ -308,6 +312,7 @@ class Settings:
             worker_metrics_host=read("WORKER_METRICS_HOST", str, "127.0.0.1"),
             metrics_multiprocess_dir=environ.get(MULTIPROCESS_DIR_VARIABLE) or None,
             otlp_traces_url=_otlp_traces_url(read("OTLP_ENDPOINT", str, None), environ),
+            trust_trace_context=read("TRUST_TRACE_CONTEXT", _boolean, False),
             log_level=read("LOG_LEVEL", _log_level, "INFO"),
             log_format=log_format,
         )

@@ -58,6 +58,16 @@ def test_pages_are_html_that_loads_its_script_as_a_module_and_nothing_inline(
     assert not re.search(r"<[^>]*\son[a-z]+\s*=", html), "no inline event handler (onclick=...)"
 
 
+@pytest.mark.parametrize("path", PAGES)
+def test_a_form_sent_before_its_script_runs_puts_nothing_in_a_url(
+    client: TestClient[Any], path: str
+) -> None:
+    """Without method=post, a form submitted before its module loaded (autofill and Enter)
+    would GET the page with the password in the query: browser history, proxies, traces."""
+    forms = re.findall(r"<form\b[^>]*>", client.get(path).text)
+    assert all('method="post"' in form for form in forms), forms
+
+
 @pytest.mark.parametrize(("path", "content_type"), ASSETS.items())
 def test_assets_are_served_with_their_content_type(
     client: TestClient[Any], path: str, content_type: str
@@ -77,6 +87,14 @@ def test_an_unchanged_asset_is_answered_not_modified(client: TestClient[Any]) ->
 )
 def test_only_the_pages_own_assets_are_served(client: TestClient[Any], path: str) -> None:
     assert client.get(path).status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/schema/swagger", "/schema/redoc", "/schema/rapidoc"])
+def test_no_schema_viewer_brings_third_party_script_onto_the_pages_origin(
+    client: TestClient[Any], path: str
+) -> None:
+    assert client.get(path).status_code == 404
+    assert client.get("/schema").headers["content-type"] == "application/vnd.oai.openapi+json"
 
 
 def test_the_pages_stay_out_of_the_openapi_document(client: TestClient[Any]) -> None:

@@ -6,6 +6,7 @@ import http.server
 import threading
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from dramatiq import Message
@@ -87,7 +88,10 @@ def test_a_request_its_job_and_the_webhook_delivery_share_one_trace(
     assert parent_of(job) == server.context.span_id
     assert delivery.attributes is not None
     assert delivery.attributes["http.response.status_code"] == 200
-    assert delivery.attributes["url.full"] == receiver.url
+    receiving = urlsplit(receiver.url)
+    assert delivery.attributes["server.address"] == receiving.hostname
+    assert delivery.attributes["server.port"] == receiving.port
+    assert not any(receiving.path in str(v) for v in delivery.attributes.values())
     assert parent_of(delivery) == job.context.span_id
 
     trace_id = server.context.trace_id
@@ -108,6 +112,42 @@ def test_an_unmatched_route_is_named_by_its_method_only(
     assert traced_client.get("/api/v1/no-such/4711").status_code == 404
     names = {s.name for s in spans.get_finished_spans() if s.kind is SpanKind.SERVER}
     assert names == {"GET"}
+
+
+def test_a_query_string_never_reaches_a_server_span(
+    traced_client: TestClient[Any], spans: InMemorySpanExporter
+) -> None:
+    """Clients put tokens in query strings (and a form sent early, passwords)."""
+    traced_client.get("/api/v1/no-such/4711?access_token=s3cr3t-in-query")
+    (server,) = [s for s in spans.get_finished_spans() if s.kind is SpanKind.SERVER]
+    attributes = dict(server.attributes or {})
+    assert attributes["http.url"].endswith("/api/v1/no-such/4711")
+    assert not any("s3cr3t" in str(value) for value in attributes.values())
+
+
+CLIENT_TRACE = "0af7651916cd43dd8448eb211c80319c"
+CLIENT_PARENT = f"00-{CLIENT_TRACE}-b7ad6b7169203331-00"  # and "not sampled"
+
+
+def test_a_request_starts_its_own_trace_whatever_trace_context_it_sends(
+    traced_client: TestClient[Any], spans: InMemorySpanExporter
+) -> None:
+    traced_client.get("/api/v1/no-such/4711", headers={"traceparent": CLIENT_PARENT})
+
+    (server,) = [s for s in spans.get_finished_spans() if s.kind is SpanKind.SERVER]
+    assert server.parent is None
+    assert f"{server.context.trace_id:032x}" != CLIENT_TRACE
+
+
+def test_trusted_trace_context_is_adopted(spans: InMemorySpanExporter) -> None:
+    provider = build_tracer_provider("novapulse-api", exporters=[spans])
+    settings = make_settings(NOVAPULSE_TRUST_TRACE_CONTEXT="true")
+    sampled = CLIENT_PARENT.removesuffix("-00") + "-01"
+    with TestClient(create_app(settings, tracer_provider=provider)) as client:
+        client.get("/api/v1/no-such/4711", headers={"traceparent": sampled})
+
+    (server,) = [s for s in spans.get_finished_spans() if s.kind is SpanKind.SERVER]
+    assert f"{server.context.trace_id:032x}" == CLIENT_TRACE
 
 
 class Collector:

@@ -9,7 +9,6 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import NoReturn
-from urllib.parse import urlsplit
 
 import attrs
 
@@ -250,13 +249,6 @@ def jsonable(value: object) -> object:
     if isinstance(value, set | frozenset):
         return sorted(value, key=str)
     raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
-
-
-def without_secrets(url: str) -> str:
-    """The URL for logs, errors and spans: no user info, query or fragment (receivers put
-    tokens there)."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
 
 
 def parse_retry_after(raw: str | None, now: datetime) -> float | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from opentelemetry import trace
 
@@ -21,7 +22,6 @@ from novapulse_core.domain.webhooks import (
     WebhookPolicy,
     parse_retry_after,
     rfc3339,
-    without_secrets,
 )
 from novapulse_core.ports import Clock, IdGenerator
 from novapulse_core.ports.webhooks import (
@@ -143,7 +143,7 @@ class WebhookDeliverer:
             kind=trace.SpanKind.CLIENT,
             attributes={
                 "http.request.method": "POST",
-                "url.full": without_secrets(endpoint.url),
+                **_receiver(endpoint.url),
                 "novapulse.webhook.endpoint_id": endpoint.id,
                 "novapulse.webhook.delivery_id": delivery.id,
                 "novapulse.webhook.event_type": delivery.event_type,
@@ -208,6 +208,14 @@ class WebhookDeliverer:
         await self._deliveries.set_status(
             delivery.company_id, delivery.id, DeliveryStatus.FAILED, error=reason
         )
+
+
+def _receiver(url: str) -> dict[str, str | int]:
+    """Where a delivery goes, for its span: scheme, host and port only. Receivers put tokens in
+    the path too (`/services/T0/B0/<token>`), and whoever reads traces must not get them."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return {"url.scheme": parts.scheme, "server.address": parts.hostname or "", "server.port": port}
 
 
 def describe(result: TransportResult) -> str:

@@ -12,6 +12,7 @@ from datetime import timedelta
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from opentelemetry.trace import TracerProvider
 
@@ -121,6 +122,9 @@ def create_app(
             title="NovaPulse core API",
             version="0.1.0",
             path="/schema",
+            # JSON only: the HTML viewers load scripts from CDNs onto this origin, where the
+            # operator pages keep their tokens
+            render_plugins=[JsonRenderPlugin()],
             components=Components(
                 security_schemes={
                     "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
@@ -138,7 +142,12 @@ def create_app(
         if settings.rate_limits_enabled
         else None
     )
-    app.asgi_handler = api_middleware(app.asgi_handler, telemetry.metrics, limits)
+    app.asgi_handler = api_middleware(
+        app.asgi_handler,
+        telemetry.metrics,
+        limits,
+        trust_trace_context=settings.trust_trace_context,
+    )
     return app
 
 

@@ -195,8 +195,7 @@ async function loadDeliveries(more = false, polled = false) {
   const page = await api("GET", `${path(endpoint.id, "/deliveries")}?${query}`);
   if (selected !== endpoint) return;
   deliveriesAfter = page.next_after;
-  byId("endpoint-attempts").addEventListener("click", (e) => busy(e.currentTarget, detailMessage, showEndpointAttempts));
-byId("more-deliveries").hidden = !deliveriesAfter;
+  byId("more-deliveries").hidden = !deliveriesAfter;
   showRows(byId("deliveries"), {
     caption: "Deliveries, newest first",
     headers: ["Created", "Event", "Status", { label: "Attempts", num: true }, { label: "Last status", num: true }, "Last error", ""],
