@@ -401,6 +401,37 @@ async def test_throughput_counts_finished_attempts_at_or_after_since(job_store: 
     assert throughput.p95_ms == pytest.approx(290.0)
 
 
+async def test_counts_and_throughput_of_one_company_leave_the_others_out(
+    job_store: JobStore,
+) -> None:
+    await add_all(
+        job_store,
+        a_job("j0001"),
+        a_job("j0002"),
+        a_job("j0003", company_id="co-b"),
+        a_job("j0004", company_id=None),
+    )
+    await job_store.record(
+        [
+            step("j0001", A, 1),
+            step("j0001", C, 2, duration_ms=10.0),
+            step("j0003", A, 1),
+            step("j0003", C, 2, duration_ms=30.0),
+            step("j0004", A, 1),
+            boom("j0004", 2),
+        ]
+    )
+
+    mine = await job_store.counts(QueueName.EMAIL, company_id="co-a")
+    everyone = await job_store.counts(QueueName.EMAIL)
+    assert (mine[W], mine[C], mine[F]) == (1, 1, 0)
+    assert (everyone[W], everyone[C], everyone[F]) == (1, 2, 1)
+    throughput = await job_store.throughput(QueueName.EMAIL, T0, company_id="co-a")
+    assert (throughput.processed, throughput.failed, throughput.p50_ms) == (1, 0, 10.0)
+    assert (await job_store.throughput(QueueName.EMAIL, T0)).processed == 2
+    assert (await job_store.counts(QueueName.EMAIL, company_id="co-c"))[W] == 0
+
+
 async def test_throughput_percentiles_interpolate_between_ranks(job_store: JobStore) -> None:
     await add_all(job_store, *(a_job(f"j{n:04d}") for n in range(20)))
     await job_store.record(

@@ -330,6 +330,22 @@ async def test_the_dashboard_shows_every_queue_with_depth_states_and_throughput(
     assert email.last_minute.failure_rate == 1.0
 
 
+async def test_the_dashboard_counts_only_the_callers_companys_jobs() -> None:
+    jobs = Jobs(Flaky(failures=1, error=Invalid("bad")))
+    await jobs.service.enqueue("email.send", {}, company_id="co-b")
+    await jobs.work_once()  # co-b's job dies: a failed attempt and a dead job of co-b
+    await jobs.service.enqueue("email.send", {}, company_id="co-a")
+
+    mine = {s.policy.queue: s for s in await jobs.service.status(ADMIN)}[QueueName.EMAIL]
+    theirs = {s.policy.queue: s for s in await jobs.service.status(OTHER_ADMIN)}[QueueName.EMAIL]
+
+    assert (mine.states[JobState.WAITING], mine.states[JobState.DEAD]) == (1, 0)
+    assert mine.last_minute.failed == 0
+    assert (theirs.states[JobState.WAITING], theirs.states[JobState.DEAD]) == (0, 1)
+    assert theirs.last_minute.failed == 1
+    assert mine.depth == theirs.depth  # the broker's queues are shared
+
+
 def test_exponential_backoff_doubles_up_to_its_bound_and_fixed_stays_put() -> None:
     exponential = Backoff(BackoffKind.EXPONENTIAL, base_seconds=10, max_seconds=60)
     assert [exponential.delay(n, spread=0.999999) for n in (1, 2, 3, 4, 5)] == pytest.approx(

@@ -65,6 +65,7 @@ class InMemoryJobStore:
         self._lock = threading.Lock()
         self._jobs: dict[str, Job] = {}
         self._tally: Counter[tuple[QueueName, JobState]] = Counter()
+        self._company_tally: Counter[tuple[str | None, QueueName, JobState]] = Counter()
         """Jobs by queue and state, kept as they change: `counts` reads it, not every job."""
         self._finishing: list[tuple[datetime, str]] = []  # heap of (finished_at, id)
 
@@ -121,18 +122,24 @@ class InMemoryJobStore:
         rows.sort(key=lambda job: job.id, reverse=True)
         return rows[: page.limit + 1]
 
-    async def counts(self, queue: QueueName) -> Mapping[JobState, int]:
+    async def counts(
+        self, queue: QueueName, *, company_id: str | None = None
+    ) -> Mapping[JobState, int]:
         with self._lock:
             self._drop_expired()
-            return {state: self._tally[queue, state] for state in JobState}
+            if company_id is None:
+                return {state: self._tally[queue, state] for state in JobState}
+            return {state: self._company_tally[company_id, queue, state] for state in JobState}
 
-    async def throughput(self, queue: QueueName, since: datetime) -> QueueThroughput:
+    async def throughput(
+        self, queue: QueueName, since: datetime, *, company_id: str | None = None
+    ) -> QueueThroughput:
         with self._lock:
             self._drop_expired()
             attempts = [
                 (transition.state, transition.duration_ms)
                 for job in self._jobs.values()
-                if job.queue == queue
+                if job.queue == queue and (company_id is None or job.company_id == company_id)
                 for transition in job.transitions
                 if transition.state in ATTEMPT_STATES and transition.at >= since
             ]
@@ -142,7 +149,9 @@ class InMemoryJobStore:
         before = self._jobs.get(job.id)
         if before is not None:
             self._tally[before.queue, before.state] -= 1
+            self._company_tally[before.company_id, before.queue, before.state] -= 1
         self._tally[job.queue, job.state] += 1
+        self._company_tally[job.company_id, job.queue, job.state] += 1
         self._jobs[job.id] = job
         if job.state in FINISHED and job.finished_at is not None:
             heapq.heappush(self._finishing, (job.finished_at, job.id))
@@ -156,3 +165,4 @@ class InMemoryJobStore:
             if job is not None and job.finished_at == finished_at and job.state in FINISHED:
                 del self._jobs[job_id]
                 self._tally[job.queue, job.state] -= 1
+                self._company_tally[job.company_id, job.queue, job.state] -= 1

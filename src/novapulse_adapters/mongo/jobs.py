@@ -271,9 +271,11 @@ class BeanieJobStore:
             documents = await query.to_list()
         return [document.to_entity() for document in documents]
 
-    async def counts(self, queue: QueueName) -> Mapping[JobState, int]:
+    async def counts(
+        self, queue: QueueName, *, company_id: str | None = None
+    ) -> Mapping[JobState, int]:
         pipeline: list[dict[str, Any]] = [
-            {"$match": {"queue": queue.value}},
+            {"$match": _of_queue(queue, company_id)},
             {"$group": {"_id": "$state", "count": {"$sum": 1}}},
         ]
         with translated(_DUPLICATES):
@@ -281,10 +283,12 @@ class BeanieJobStore:
         counts = {JobState(row["_id"]): int(row["count"]) for row in rows}
         return {state: counts.get(state, 0) for state in JobState}
 
-    async def throughput(self, queue: QueueName, since: datetime) -> QueueThroughput:
+    async def throughput(
+        self, queue: QueueName, since: datetime, *, company_id: str | None = None
+    ) -> QueueThroughput:
         attempt = {"state": {"$in": [s.value for s in ATTEMPT_STATES]}, "at": {"$gte": since}}
         pipeline: list[dict[str, Any]] = [
-            {"$match": {"queue": queue.value, "transitions": {"$elemMatch": attempt}}},
+            {"$match": {**_of_queue(queue, company_id), "transitions": {"$elemMatch": attempt}}},
             {"$unwind": "$transitions"},
             {"$match": {f"transitions.{key}": value for key, value in attempt.items()}},
             {
@@ -298,3 +302,11 @@ class BeanieJobStore:
         with translated(_DUPLICATES):
             rows = await JobDocument.aggregate(pipeline).to_list()
         return throughput_of((JobState(row["state"]), row.get("ms")) for row in rows)
+
+
+def _of_queue(queue: QueueName, company_id: str | None) -> dict[str, Any]:
+    """The filter of a queue's jobs, or of one company's jobs on it."""
+    scope: dict[str, Any] = {"queue": queue.value}
+    if company_id is not None:
+        scope["company_id"] = company_id
+    return scope

@@ -8,7 +8,9 @@ Layout under the namespace prefix `{ns}:` (a single Redis node; the scripts comp
   q, s, c): zero-score sorted sets of ids, one per filter `list` accepts, read newest first
   with ZREVRANGEBYLEX. `counts` is the ZCARD of each `jobs:idx:q=..:s=..`.
 - `jobs:tp:{queue}`: finished attempts scored by epoch microseconds, member
-  `state|id|n|duration`, trimmed to `throughput_horizon` before the newest attempt recorded.
+  `state|id|n|duration`, trimmed to `throughput_horizon` before the newest attempt recorded;
+  `jobs:tp:{queue}:c={company}` the same for one company's jobs (`counts` of one company read
+  the `..:c=..` indexes).
 - `jobs:expiring` (ids scored by their deadline in epoch ms) and `jobs:expiring:index` (id ->
   where it is indexed): a finished job's hash expires at `finished_at + retention` (PEXPIREAT);
   every script first removes from the indexes the ids whose hash has expired.
@@ -137,7 +139,10 @@ local fields = {}
 for i = first, #ARGV do fields[#fields + 1] = ARGV[i] end
 redis.call('HSET', key, unpack(fields))
 index(static_keys(q, c), id)
-for i = 9, first - 1, 2 do redis.call('ZADD', P .. 'jobs:tp:' .. q, ARGV[i], ARGV[i + 1]) end
+for i = 9, first - 1, 2 do
+  redis.call('ZADD', P .. 'jobs:tp:' .. q, ARGV[i], ARGV[i + 1])
+  if c then redis.call('ZADD', P .. 'jobs:tp:' .. q .. ':c=' .. c, ARGV[i], ARGV[i + 1]) end
+end
 settle(id, key, q, c, nil, s, ARGV[7], now)
 return 1
 """
@@ -182,8 +187,13 @@ for i = 3, #ARGV, 10 do
     job.added[#job.added + 1] = ARGV[i + 7]
     if s == 'completed' or s == 'failed' then
       local tp = P .. 'jobs:tp:' .. job.q
-      redis.call('ZADD', tp, ARGV[i + 8], s .. '|' .. id .. '|' .. job.n .. '|' .. duration)
+      local attempt = s .. '|' .. id .. '|' .. job.n .. '|' .. duration
+      redis.call('ZADD', tp, ARGV[i + 8], attempt)
       touched[tp] = true
+      if job.c and job.c ~= '' then
+        redis.call('ZADD', tp .. ':c=' .. job.c, ARGV[i + 8], attempt)
+        touched[tp .. ':c=' .. job.c] = true
+      end
     end
   end
 end
@@ -233,11 +243,14 @@ return out
 """
 
 # ARGV: prefix, queue, the states to count.
+# ARGV: prefix, queue, company ('' for every company), then the states.
 _COUNTS = """
 prune()
 local out = {}
-for i = 3, #ARGV do
-  out[#out + 1] = redis.call('ZCARD', P .. 'jobs:idx:q=' .. ARGV[2] .. ':s=' .. ARGV[i])
+local company = ''
+if ARGV[3] ~= '' then company = ':c=' .. ARGV[3] end
+for i = 4, #ARGV do
+  out[#out + 1] = redis.call('ZCARD', P .. 'jobs:idx:q=' .. ARGV[2] .. ':s=' .. ARGV[i] .. company)
 end
 return out
 """
@@ -472,14 +485,21 @@ class RedisJobStore:
             rows = await self._list(args=args)
         return [_flat_job(row) for row in rows]
 
-    async def counts(self, queue: QueueName) -> Mapping[JobState, int]:
+    async def counts(
+        self, queue: QueueName, *, company_id: str | None = None
+    ) -> Mapping[JobState, int]:
         states = list(JobState)
+        args = [self._prefix, queue.value, company_id or "", *states]
         with _translated():
-            sizes = await self._counts(args=[self._prefix, queue.value, *states])
+            sizes = await self._counts(args=args)
         return {state: int(size) for state, size in zip(states, sizes, strict=True)}
 
-    async def throughput(self, queue: QueueName, since: datetime) -> QueueThroughput:
+    async def throughput(
+        self, queue: QueueName, since: datetime, *, company_id: str | None = None
+    ) -> QueueThroughput:
         key = f"{self._prefix}jobs:tp:{queue.value}"
+        if company_id is not None:
+            key += f":c={company_id}"
         with _translated():
             members = await self._client.zrangebyscore(key, _micros(since), "+inf")
         return throughput_of(_attempt(cast(bytes | str, member)) for member in members)

@@ -46,7 +46,8 @@ class JobStore(Protocol):
     `page.limit + 1` jobs, newest first (ids below `page.after`), filtered by queue, state and
     company when given. `counts` gives every state of the queue, zeros included. `throughput`
     counts the attempts that completed and failed at or after `since`, with the 50th and 95th
-    percentile of their durations (None when there is none). Finished jobs (completed or dead)
+    percentile of their durations (None when there is none). Both count one company's jobs
+    when `company_id` is given, every job otherwise. Finished jobs (completed or dead)
     may disappear once the retention the adapter was built with has passed since they finished.
     """
 
@@ -67,6 +68,10 @@ class JobStore(Protocol):
         company_id: str | None = None,
     ) -> Sequence[Job]: ...
 
-    async def counts(self, queue: QueueName) -> Mapping[JobState, int]: ...
+    async def counts(
+        self, queue: QueueName, *, company_id: str | None = None
+    ) -> Mapping[JobState, int]: ...
 
-    async def throughput(self, queue: QueueName, since: datetime) -> QueueThroughput: ...
+    async def throughput(
+        self, queue: QueueName, since: datetime, *, company_id: str | None = None
+    ) -> QueueThroughput: ...

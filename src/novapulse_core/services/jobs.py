@@ -103,18 +103,22 @@ class JobService:
         return page_from(rows, page)
 
     async def status(self, actor: Principal) -> Sequence[QueueStatus]:
-        """Every queue's depth, states and throughput, installation-wide (counts, no records)."""
+        """Every queue's policy and depth on the broker (the installation's: the queues are
+        shared), and the states and throughput of the caller's company's jobs on it (another
+        company's activity is none of its business)."""
         authorize(actor, Permission.MANAGE_JOBS)
-        now = self._clock.now()
+        now, company = self._clock.now(), actor.company_id
         statuses = []
         for name, policy in self._policies.items():
             statuses.append(
                 QueueStatus(
                     policy=policy,
                     depth=await self._queue.depth(name),
-                    states=await self._store.counts(name),
-                    last_minute=await self._store.throughput(name, now - _MINUTE),
-                    last_hour=await self._store.throughput(name, now - _HOUR),
+                    states=await self._store.counts(name, company_id=company),
+                    last_minute=await self._store.throughput(
+                        name, now - _MINUTE, company_id=company
+                    ),
+                    last_hour=await self._store.throughput(name, now - _HOUR, company_id=company),
                 )
             )
         return statuses
