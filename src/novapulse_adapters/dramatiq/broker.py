@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from typing import Any
+
 from dramatiq import Broker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import AgeLimit, Middleware
@@ -30,14 +33,19 @@ def build_broker(
     *,
     heartbeat_timeout_ms: int = 60_000,
     maintenance_chance: int = 1000,
+    stub_dead_letters: int = 10_000,
 ) -> Broker:
     """A Redis broker on `redis_url`, or the stub broker (in-process queues) when it is None.
 
     A worker that dies holding messages is noticed after `heartbeat_timeout_ms`; on average one
     fetch in `maintenance_chance` looks for such messages and puts them back on their queue.
+    The stub broker keeps the newest `stub_dead_letters` dead letters of each queue (Dramatiq's
+    keeps them all, for ever); a dead job whose letter went is still requeued from its record.
     """
     if redis_url is None:
-        return StubBroker(middleware=_middleware())
+        broker = StubBroker(middleware=_middleware())
+        broker.dead_letters_by_queue = defaultdict(lambda: _Newest(stub_dead_letters))
+        return broker
     from dramatiq.brokers.redis import MAINTENANCE_SCALE, RedisBroker
 
     return RedisBroker(  # type: ignore[no-untyped-call]
@@ -47,3 +55,16 @@ def build_broker(
         # Dramatiq counts the chance in millionths of its commands, not as "one in N".
         maintenance_chance=max(1, MAINTENANCE_SCALE // maintenance_chance),
     )
+
+
+class _Newest(list[Any]):
+    """A list that keeps its newest `size` items: appending past it drops the oldest."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self._size = size
+
+    def append(self, item: Any) -> None:
+        super().append(item)
+        if len(self) > self._size:
+            del self[0]
