@@ -11,8 +11,11 @@ _RANDOM_BITS = 80
 
 
 class SystemClock:
+    """UTC, to the millisecond (see `Clock`)."""
+
     def now(self) -> datetime:
-        return datetime.now(UTC)
+        moment = datetime.now(UTC)
+        return moment.replace(microsecond=moment.microsecond - moment.microsecond % 1000)
 
 
 class TimeOrderedIds:

@@ -9,6 +9,7 @@ from typing import Any
 import attrs
 import pytest
 
+from novapulse_adapters.system import SystemClock
 from novapulse_core.domain.errors import Conflict, NotFound
 from novapulse_core.domain.identity import Role, User
 from novapulse_core.domain.paging import PageRequest
@@ -363,3 +364,14 @@ async def test_count_by_role_follows_updates(user_store: UserStore) -> None:
     await user_store.update(next_version(user, role=Role.MANAGER))
 
     assert dict(await user_store.count_by_role("co-a")) == counted(manager=1)
+
+
+async def test_a_user_stamped_by_the_system_clock_reads_back_unchanged(
+    user_store: UserStore,
+) -> None:
+    """MongoDB keeps milliseconds: the production clock tells no finer time."""
+    now = SystemClock().now()
+    user = a_user(created_at=now, updated_at=now, tokens_valid_after=now)
+    await user_store.add(user)
+
+    assert await user_store.get("co-a", "u-1") == user

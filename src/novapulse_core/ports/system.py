@@ -7,7 +7,11 @@ from typing import Protocol
 
 
 class Clock(Protocol):
-    """Tells the current time as an aware UTC datetime. Never goes backwards within a process."""
+    """Tells the current time as an aware UTC datetime. Never goes backwards within a process.
+
+    The production clock tells whole milliseconds: MongoDB keeps no finer time, so a record
+    reads back from every store as it was written and as the API answered when it made it.
+    """
 
     def now(self) -> datetime: ...
 
