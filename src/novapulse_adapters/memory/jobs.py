@@ -65,8 +65,9 @@ class InMemoryJobStore:
         self._lock = threading.Lock()
         self._jobs: dict[str, Job] = {}
         self._tally: Counter[tuple[QueueName, JobState]] = Counter()
-        self._company_tally: Counter[tuple[str | None, QueueName, JobState]] = Counter()
         """Jobs by queue and state, kept as they change: `counts` reads it, not every job."""
+        self._company_tally: Counter[tuple[str | None, QueueName, JobState]] = Counter()
+        """The same by company too, for `counts` of one company."""
         self._finishing: list[tuple[datetime, str]] = []  # heap of (finished_at, id)
 
     async def add(self, job: Job) -> None:

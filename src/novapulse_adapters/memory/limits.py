@@ -43,9 +43,7 @@ class InMemoryRateLimiter:
                 else:  # a new key, or one now counted in another window
                     live = entry[0] if entry is not None else deque()
                     table[key] = (live, window)
-                start = now - window
-                while live and live[0] <= start:
-                    live.popleft()
+                _forget_before(live, now - window)
                 if len(live) >= limit:  # refused: nothing recorded, the answers stop here
                     peeked = [RateDecision(allowed=True, remaining=n - len(h)) for h, n in counted]
                     return [*peeked, _refusal(live, window, now)]

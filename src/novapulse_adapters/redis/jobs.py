@@ -242,7 +242,6 @@ end
 return out
 """
 
-# ARGV: prefix, queue, the states to count.
 # ARGV: prefix, queue, company ('' for every company), then the states.
 _COUNTS = """
 prune()

@@ -53,11 +53,7 @@ class MeteredCache:
         (the same keys are read again and again)."""
         if len(self._lookups) >= REMEMBERED_KEYS:
             self._lookups.clear()
-        entry = self._entry(key)
-        series = self._lookups[key] = (
-            self._metrics.cache_lookups.labels(cache=entry, result="miss"),
-            self._metrics.cache_lookups.labels(cache=entry, result="hit"),
-        )
+        series = self._lookups[key] = self._metrics.cache_outcomes(self._entry(key))
         return series
 
     async def set(self, key: str, value: bytes, ttl: timedelta) -> None:

@@ -210,7 +210,15 @@ class Metrics:
 
     def cache_lookup(self, cache: str, *, hit: bool) -> None:
         """One cache read: `cache` names the kind of entry (`company_stats`, `user_profile`)."""
-        self.buffer.add(self._child(self.cache_lookups, cache, "hit" if hit else "miss"))
+        self.count((self.cache_outcomes(cache)[hit],))
+
+    def cache_outcomes(self, cache: str) -> tuple[Counter, Counter]:
+        """`cache`'s (miss, hit) lookup series, indexed by `hit`: for a caller that resolves
+        them once and counts its reads with `count`."""
+        return (
+            self._child(self.cache_lookups, cache, "miss"),
+            self._child(self.cache_lookups, cache, "hit"),
+        )
 
     def _child(self, counter: Counter, first: str, second: str) -> Counter:
         """`counter`'s series of these two label values, resolved once: on the request path,

@@ -200,16 +200,18 @@ class AuthService:
         self, actor: Principal, *, current: str, new: str, client: str | None = None
     ) -> None:
         """Replace the caller's password. Wrong current passwords count against the same budget
-        as wrong logins, and a change ends every session of the user (refresh tokens revoked;
-        access tokens already issued live out their short lifetime)."""
+        as wrong logins, and a change ends every session of the user (refresh tokens revoked,
+        access tokens issued before it void)."""
         user = await self._active_user(actor.company_id, actor.user_id)
         await self._check_password(user, current, client, field="current_password")
         check_password_strength(new)
+        password_hash = await off_loop(self._hasher.hash, new)
+        now = self._clock.now()
         changed = attrs.evolve(
             user,
-            password_hash=await off_loop(self._hasher.hash, new),
-            updated_at=self._clock.now(),
-            tokens_valid_after=self._clock.now(),
+            password_hash=password_hash,
+            updated_at=now,
+            tokens_valid_after=now,
             version=user.version + 1,
         )
         await self._users.update(changed)
