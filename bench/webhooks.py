@@ -8,7 +8,8 @@ delivery record, a job on the webhook queue, a worker (at most C jobs in flight 
 loop), signing, the aiohttp POST and the attempt log; it is timed until the job store counts N
 completed deliveries. The bare side POSTs the same bodies with one `aiohttp.ClientSession`
 under a semaphore of C. Prints both rates and the ratio (goal: >= 0.6). Setup (sign-up,
-endpoint) is not timed.
+endpoint) is not timed. Both sides run in this process, whose garbage collector goes at the
+pace `novapulse serve` and `novapulse worker` set (`NOVAPULSE_GC_THRESHOLD`).
 
     python bench/webhooks.py [--events N] [--concurrency C]
 """
@@ -30,6 +31,7 @@ from novapulse_core.domain.events import DomainEvent
 from novapulse_core.domain.identity import Role
 from novapulse_core.domain.jobs import JobState, QueueName
 from novapulse_entrypoints import container as composition
+from novapulse_entrypoints.collector import pace_collector
 from novapulse_entrypoints.settings import Settings
 
 EVENT_TYPE = "bench.happened"
@@ -143,6 +145,7 @@ def main() -> None:
                 "NOVAPULSE_QUEUE_WEBHOOK_CONCURRENCY": str(c),
             }
         )
+        pace_collector(settings.gc_threshold)  # as NovaPulse's processes do; both sides run here
         services = composition.build_container(settings)
         events = asyncio.run(_setup(services, rx.url, n))
         dispatcher = services.webhook_dispatcher()

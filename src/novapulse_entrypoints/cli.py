@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from novapulse_core.domain.errors import DomainError
 from novapulse_core.domain.jobs import QueueName
 from novapulse_entrypoints import container as composition
+from novapulse_entrypoints.collector import pace_collector
 from novapulse_entrypoints.demo import DEMO_EMAIL
 from novapulse_entrypoints.logs import configure_logging, logging_config
 from novapulse_entrypoints.settings import MULTIPROCESS_DIR_VARIABLE, Settings, SettingsError
@@ -166,6 +167,7 @@ def _worker(settings: Settings, args: argparse.Namespace) -> None:
     from novapulse_entrypoints import observability, tracing
 
     configure_logging(settings.log_level, settings.log_format)
+    pace_collector(settings.gc_threshold)
     services = composition.build_container(settings)
     exporter = observability.exporter_for(settings)
     provider = tracing.process_provider(settings, "novapulse-worker")

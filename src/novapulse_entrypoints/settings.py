@@ -174,8 +174,10 @@ class Settings:
     """Concurrent connections of a process's webhook client."""
 
     webhook_max_payload_bytes: int = 256 * 1024
-    webhook_max_endpoints: int = 50
     """Largest webhook body; a larger event or test payload is refused (422)."""
+
+    webhook_max_endpoints: int = 50
+    """Endpoints a company may have; creating one more is refused (409)."""
 
     webhook_disable_after_failures: int = 1000
     """Consecutive failed attempts after which an endpoint is disabled."""
@@ -234,6 +236,10 @@ class Settings:
 
     log_format: str = "json"
     """`json` (one object per line) or `console` (human-readable)."""
+
+    gc_threshold: int = 10_000
+    """Allocations between collections of the young generation in `novapulse serve` and
+    `novapulse worker` processes (see `collector.pace_collector`); 0 keeps Python's 700."""
 
     @property
     def embedded(self) -> bool:
@@ -315,6 +321,7 @@ class Settings:
             trust_trace_context=read("TRUST_TRACE_CONTEXT", _boolean, False),
             log_level=read("LOG_LEVEL", _log_level, "INFO"),
             log_format=log_format,
+            gc_threshold=read("GC_THRESHOLD", _non_negative_int, 10_000),
         )
 
 

@@ -38,6 +38,7 @@ from novapulse_entrypoints.api.problems import EXCEPTION_HANDLERS
 from novapulse_entrypoints.api.rate_limits import Budget, RateLimits, RouteLimits
 from novapulse_entrypoints.api.schemas import ClosedStructSchemaPlugin
 from novapulse_entrypoints.api.tracing import name_span_by_route, tracing_plugins
+from novapulse_entrypoints.collector import pace_collector
 from novapulse_entrypoints.container import Container, build_container
 from novapulse_entrypoints.demo import seed_demo
 from novapulse_entrypoints.logs import access_lines, configure_logging
@@ -167,4 +168,5 @@ def create_app_from_env() -> Litestar:
     """Factory for ASGI servers: settings and logging from the environment."""
     settings = Settings.from_env(os.environ)
     configure_logging(settings.log_level, settings.log_format)
+    pace_collector(settings.gc_threshold)
     return create_app(settings, tracer_provider=process_provider(settings, "novapulse-api"))
