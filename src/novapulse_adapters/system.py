@@ -14,8 +14,11 @@ class SystemClock:
     """UTC, to the millisecond (see `Clock`)."""
 
     def now(self) -> datetime:
-        moment = datetime.now(UTC)
-        return moment.replace(microsecond=moment.microsecond - moment.microsecond % 1000)
+        # Whole milliseconds as a float of seconds land on their exact microsecond until the
+        # year 2242 (half a unit of the float's last place stays below half a microsecond);
+        # three times as fast as truncating `datetime.now` with `replace`, and the API and
+        # the workers ask for the time several times per request and per job.
+        return datetime.fromtimestamp(time.time_ns() // 1_000_000 / 1000, UTC)
 
 
 class TimeOrderedIds:
