@@ -115,6 +115,50 @@ async def test_an_unknown_task_is_invalid_and_records_nothing() -> None:
     assert list(await jobs.store.list(PageRequest())) == []
 
 
+def _nested(levels: int) -> object:
+    value: object = "bottom"
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    ("payload", "problem"),
+    [
+        ({"n": 2**63}, "does not fit in 64 bits"),
+        ({"n": -(2**63) - 1}, "does not fit in 64 bits"),
+        ({"ratio": float("nan")}, "not a JSON number"),
+        ({"limits": [1.0, float("inf")]}, "not a JSON number"),
+        ({"by_id": {7: "seven"}}, "is not a string"),
+        ({"when": timedelta(seconds=1)}, "timedelta is not JSON"),
+        ({"tags": {"a", "b"}}, "set is not JSON"),
+        ({"deep": _nested(40)}, "deeper than 32 levels"),
+    ],
+)
+async def test_a_payload_no_store_keeps_as_it_is_is_invalid_and_records_nothing(
+    payload: dict[str, object], problem: str
+) -> None:
+    jobs = Jobs(Flaky())
+    with pytest.raises(Invalid, match=problem):
+        await jobs.service.enqueue("email.send", payload, company_id="co-a")
+    assert list(await jobs.store.list(PageRequest())) == []
+    assert jobs.queue.waiting == []
+
+
+async def test_a_json_payload_at_the_edges_is_queued_as_it_is() -> None:
+    payload = {
+        "n": [2**63 - 1, -(2**63)],
+        "x": 1.5e308,
+        "ok": True,
+        "none": None,
+        "deep": _nested(30),
+        "text": "é\u0000",
+    }
+    jobs = Jobs(Flaky())
+    job = await jobs.service.enqueue("email.send", payload, company_id="co-a")
+    assert (await jobs.store.get(job.id)).payload == payload
+
+
 async def test_a_broker_that_cannot_be_reached_leaves_the_job_dead_with_the_reason() -> None:
     jobs = Jobs(Flaky())
     jobs.queue.fail_next()

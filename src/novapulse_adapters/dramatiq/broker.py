@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+import dramatiq
 from dramatiq import Broker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import AgeLimit, Middleware
 
+from novapulse_adapters.dramatiq.encoding import OrjsonEncoder
 from novapulse_adapters.dramatiq.tracing import TraceContext
 from novapulse_core.domain.jobs import QueueName
 
@@ -41,7 +43,11 @@ def build_broker(
     fetch in `maintenance_chance` looks for such messages and puts them back on their queue.
     The stub broker keeps the newest `stub_dead_letters` dead letters of each queue (Dramatiq's
     keeps them all, for ever); a dead job whose letter went is still requeued from its record.
+
+    Dramatiq's message encoder is process-wide: this makes it `OrjsonEncoder` (the same JSON
+    as Dramatiq's default, so messages either wrote are read by both).
     """
+    dramatiq.set_encoder(OrjsonEncoder())
     if redis_url is None:
         broker = StubBroker(middleware=_middleware())
         broker.dead_letters_by_queue = defaultdict(lambda: _Newest(stub_dead_letters))

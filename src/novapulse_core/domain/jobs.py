@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -123,6 +124,37 @@ class Job:
     error_message: str | None = None
     duration_ms: float | None = None
     transitions: tuple[JobTransition, ...] = ()
+
+
+MAX_PAYLOAD_DEPTH = 32
+_INT64 = range(-(2**63), 2**63)
+
+
+def payload_problem(value: object, depth: int = 0) -> str | None:
+    """Why `value` cannot be a job's payload, or None: a payload is JSON that every store and
+    the broker keep as it is, so objects have string keys, integers fit in 64 bits (MongoDB's
+    widest), numbers are finite (JSON has no NaN), and nesting stays within 32 levels."""
+    if value is None or isinstance(value, str | bool):
+        return None
+    if isinstance(value, int):
+        return None if value in _INT64 else f"the integer {value} does not fit in 64 bits"
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"{value} is not a JSON number"
+    if depth >= MAX_PAYLOAD_DEPTH:
+        return f"it nests deeper than {MAX_PAYLOAD_DEPTH} levels"
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return f"the key {key!r} is not a string"
+            if (problem := payload_problem(item, depth + 1)) is not None:
+                return problem
+        return None
+    if isinstance(value, list | tuple):
+        for item in value:
+            if (problem := payload_problem(item, depth + 1)) is not None:
+                return problem
+        return None
+    return f"a {type(value).__name__} is not JSON"
 
 
 def apply(job: Job, transition: JobTransition) -> Job:

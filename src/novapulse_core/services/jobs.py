@@ -9,7 +9,7 @@ import attrs
 
 from novapulse_core import context
 from novapulse_core.domain.access import Permission, Principal, authorize
-from novapulse_core.domain.errors import Conflict, NotFound, Unavailable
+from novapulse_core.domain.errors import Conflict, Invalid, NotFound, Unavailable
 from novapulse_core.domain.jobs import (
     Job,
     JobState,
@@ -18,6 +18,7 @@ from novapulse_core.domain.jobs import (
     QueueName,
     QueuePolicy,
     QueueThroughput,
+    payload_problem,
 )
 from novapulse_core.domain.paging import Page, PageRequest, page_from
 from novapulse_core.ports import Clock, IdGenerator, JobQueue, JobStore
@@ -58,10 +59,16 @@ class JobService:
     ) -> Job:
         """Record the job as waiting, then hand it to the broker.
 
-        A broker that cannot be reached leaves the record dead with the reason, so nothing is
+        A payload that is not JSON every store keeps (see `payload_problem`) is `Invalid`. A
+        broker that cannot be reached leaves the record dead with the reason, so nothing is
         lost: it can be requeued once the broker is back. The caller gets `Unavailable`.
         """
         queue = self._tasks.get(task).queue
+        problem = payload_problem(payload)
+        if problem is not None:
+            raise Invalid(
+                f"the job's payload cannot be queued: {problem}", extra={"field": "payload"}
+            )
         now = self._clock.now()
         job_id = self._ids.new_id()
         job = Job(
