@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import uuid
@@ -30,6 +31,7 @@ from novapulse_adapters.memory import (
     InsecureSecretBox,
     StdlibTotp,
 )
+from novapulse_adapters.memory.cache import DELETION_HOLD
 from novapulse_adapters.mongo import (
     BeanieCompanyStore,
     BeanieDepartmentStore,
@@ -415,11 +417,27 @@ def memory_cache(store_clock: FrozenClock) -> InMemoryCache:
     return InMemoryCache(store_clock)
 
 
+REDIS_CACHE_HOLD = timedelta(milliseconds=300)
+
+
 @pytest.fixture
 def redis_cache(redis_client: Redis) -> Cache:
     from novapulse_adapters.redis import RedisCache
 
-    return RedisCache(redis_client, namespace="contract")
+    return RedisCache(redis_client, namespace="contract", hold=REDIS_CACHE_HOLD)
+
+
+@pytest.fixture
+def pass_the_hold(cache: Cache, store_clock: FrozenClock) -> Callable[[], Awaitable[None]]:
+    """Let the cache's hold after a deletion run out: the memory cache's clock, or Redis's."""
+
+    async def passed() -> None:
+        if isinstance(cache, InMemoryCache):
+            store_clock.advance(DELETION_HOLD.total_seconds())
+        else:
+            await asyncio.sleep(REDIS_CACHE_HOLD.total_seconds() + 0.05)
+
+    return passed
 
 
 @pytest.fixture

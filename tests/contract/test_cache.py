@@ -105,3 +105,57 @@ async def test_keys_are_independent(cache: Cache) -> None:
     await cache.delete_many(["k1"])
 
     assert await cache.get("k2") == b"two"
+
+
+async def test_a_keys_version_is_zero_until_deleted_and_each_deletion_raises_it(
+    cache: Cache,
+) -> None:
+    assert await cache.version("k") == 0
+
+    await cache.delete_many(["k"])
+    first = await cache.version("k")
+    await cache.delete_many(["k", "k"])
+
+    assert 0 < first < await cache.version("k")
+
+
+async def test_a_value_is_set_only_while_the_version_read_before_stands(cache: Cache) -> None:
+    read_before = await cache.version("k")
+    await cache.delete_many(["k"])  # another process changed the store meanwhile
+
+    assert not await cache.set_if_version("k", b"computed before", TTL, read_before)
+    assert await cache.get("k") is None
+    assert await cache.set_if_version("k", b"computed after", TTL, await cache.version("k"))
+    assert await cache.get("k") == b"computed after"
+
+
+async def test_set_if_version_replaces_the_value_and_its_lifetime(
+    cache: Cache, cache_remaining: Remaining
+) -> None:
+    await cache.set("k", b"unreadable", timedelta(minutes=5))
+
+    assert await cache.set_if_version("k", b"v", TTL, await cache.version("k"))
+
+    assert await cache.get("k") == b"v"
+    left = await cache_remaining("k")
+    assert left is not None
+    assert TTL - timedelta(seconds=5) < left <= TTL
+
+
+async def test_a_version_is_forgotten_once_the_hold_after_the_deletion_passed(
+    cache: Cache, pass_the_hold: Callable[[], Awaitable[None]]
+) -> None:
+    await cache.delete_many(["k"])
+
+    await pass_the_hold()
+
+    assert await cache.version("k") == 0
+    assert await cache.set_if_version("k", b"v", TTL, 0)
+
+
+async def test_a_prefix_clear_raises_no_version(cache: Cache) -> None:
+    await cache.set("cache:a", b"v", TTL)
+
+    await cache.delete_prefix("cache:")
+
+    assert await cache.version("cache:a") == 0

@@ -38,6 +38,14 @@ class SwitchableCache:
         self._reach()
         await self.inner.set(key, value, ttl)
 
+    async def version(self, key: str) -> int:
+        self._reach()
+        return await self.inner.version(key)
+
+    async def set_if_version(self, key: str, value: bytes, ttl: timedelta, version: int) -> bool:
+        self._reach()
+        return await self.inner.set_if_version(key, value, ttl, version)
+
     async def delete_many(self, keys: Sequence[str]) -> int:
         self._reach()
         return await self.inner.delete_many(keys)

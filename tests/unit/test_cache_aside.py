@@ -146,6 +146,33 @@ async def test_a_key_invalidated_while_computing_is_not_written_with_that_answer
     assert await cache.get("k") is not None
 
 
+async def test_an_answer_read_before_another_process_changed_the_store_is_not_cached(
+    cache: SwitchableCache,
+) -> None:
+    reader, writer = CacheAside(cache), CacheAside(cache)  # two API processes, one Redis
+    store = {"k": "v1"}
+    read, released = asyncio.Event(), asyncio.Event()
+
+    async def slow_read() -> str:
+        value = store["k"]
+        read.set()
+        await released.wait()
+        return value
+
+    before_the_change = asyncio.create_task(reader.get_or_compute("k", TTL, slow_read, TEXT))
+    await read.wait()
+    store["k"] = "v2"
+    await writer.invalidate(["k"])
+    released.set()
+
+    assert await before_the_change == "v1"
+    assert await cache.get("k") is None
+    assert await reader.get_or_compute("k", TTL, slow_read, TEXT) == "v2"
+    cached = await cache.get("k")
+    assert cached is not None
+    assert TEXT.decode(cached) == "v2"
+
+
 async def test_an_unreadable_entry_is_a_miss_and_is_replaced(
     aside: CacheAside, cache: SwitchableCache
 ) -> None:

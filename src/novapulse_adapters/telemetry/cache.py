@@ -59,6 +59,12 @@ class MeteredCache:
     async def set(self, key: str, value: bytes, ttl: timedelta) -> None:
         await self._cache.set(key, value, ttl)
 
+    async def version(self, key: str) -> int:
+        return await self._cache.version(key)
+
+    async def set_if_version(self, key: str, value: bytes, ttl: timedelta, version: int) -> bool:
+        return await self._cache.set_if_version(key, value, ttl, version)
+
     async def delete_many(self, keys: Sequence[str]) -> int:
         return await self._cache.delete_many(keys)
 

@@ -18,11 +18,25 @@ class Cache(Protocol):
     cache's keys, never another namespace's) and answers how many. Keys are independent; the
     cache never interprets a value. An adapter whose backend cannot be reached raises
     `Unavailable`; the core's `CacheAside` then reads through to the store and skips the write.
+
+    `version` answers a number that every `delete_many` of the key raises, forgotten (0 again)
+    once the adapter's hold (a few seconds) has passed since the last deletion.
+    `set_if_version` sets the value only while the key's version is still the one given, and
+    answers whether it did. `CacheAside` reads the version before computing an answer and
+    writes it with `set_if_version`: an answer one process read from the store before another
+    process changed the store and deleted the key is not cached after that deletion (unless
+    computing it outlasted the hold). `delete_prefix` raises no version.
     """
 
     async def get(self, key: str) -> bytes | None: ...
 
     async def set(self, key: str, value: bytes, ttl: timedelta) -> None: ...
+
+    async def version(self, key: str) -> int: ...
+
+    async def set_if_version(
+        self, key: str, value: bytes, ttl: timedelta, version: int
+    ) -> bool: ...
 
     async def delete_many(self, keys: Sequence[str]) -> int: ...
 

@@ -39,7 +39,10 @@ class CacheAside:
     and answers it. Concurrent misses on one key in this process share one computation (an
     `asyncio.Task` per key, shielded, so a cancelled caller never cancels the others). Across
     processes each computes once; the seed's TTLs make that cheap, so no Redis lock is taken.
-    A computation's error reaches every caller waiting on it and nothing is cached.
+    A computation's error reaches every caller waiting on it and nothing is cached. The key's
+    version is read before computing and the answer written only while it stands
+    (`Cache.set_if_version`), so an answer read from the store before another process's change
+    (and its invalidation) is not cached after it.
 
     A cache that raises `Unavailable` fails open: the read computes from the store, the write
     is skipped, both counted in `failed_open` (logged on the first and every 1000th). An entry
@@ -130,10 +133,15 @@ class CacheAside:
         codec: Codec[T],
         flight: _Flight,
     ) -> T:
+        try:
+            version: int | None = await self._cache.version(key)
+        except Unavailable:
+            version = None
+            self._fail_open()
         value = await compute()
-        if not flight.stale:
+        if not flight.stale and version is not None:
             try:
-                await self._cache.set(key, codec.encode(value), ttl)
+                await self._cache.set_if_version(key, codec.encode(value), ttl, version)
             except Unavailable:
                 self._fail_open()
         return value
