@@ -101,10 +101,8 @@ def _redis(name: str, *args: Any, **kwargs: Any) -> Any:
     return getattr(module, name)(*args, **kwargs)
 
 
-def _redis_client(url: str) -> Any:
-    from redis.asyncio import Redis
-
-    return Redis.from_url(url)
+def _redis_client(url: str, timeout_ms: int) -> Any:
+    return _redis("redis_client", url, timeout=timedelta(milliseconds=timeout_ms))
 
 
 def _smtp_mailer(settings: Settings) -> Any:
@@ -274,7 +272,9 @@ class Container(containers.DeclarativeContainer):
     job_retention = providers.Callable(
         lambda s: timedelta(seconds=s.job_retention_seconds), settings
     )
-    redis_client = providers.Singleton(_redis_client, settings.provided.redis_url)
+    redis_client = providers.Singleton(
+        _redis_client, settings.provided.redis_url, settings.provided.redis_timeout_ms
+    )
     broker = providers.Singleton(
         build_broker,
         settings.provided.redis_url,

@@ -114,6 +114,10 @@ class Settings:
     """Redis URL. Set: the job broker is Redis and `novapulse worker` processes serve it (and
     job records live in Redis unless MongoDB is configured). Unset: in-process queues."""
 
+    redis_timeout_ms: int = 1000
+    """How long NovaPulse's Redis client waits for a connection and for each reply (the job
+    broker's own client keeps Dramatiq's settings)."""
+
     embedded_workers: bool = True
     """Without Redis, whether the API process runs the four queues itself (off: jobs wait)."""
 
@@ -292,6 +296,7 @@ class Settings:
             signup_enabled=read("SIGNUP_ENABLED", _boolean, True),
             max_body_bytes=read("MAX_BODY_BYTES", _positive_int, 1_048_576),
             redis_url=read("REDIS_URL", _redis_url, None),
+            redis_timeout_ms=read("REDIS_TIMEOUT_MS", _positive_int, 1000),
             embedded_workers=read("EMBEDDED_WORKERS", _boolean, True),
             queue_namespace=read("QUEUE_NAMESPACE", _queue_namespace, "nova"),
             queue_policies=_queue_policies(read),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -323,3 +324,52 @@ def test_a_stop_ends_while_redis_cannot_settle_a_finished_job(on_redis: dict[str
         assert not stopper.is_alive(), "the stop never ends"
     finally:
         broker.do_ack = do_ack  # type: ignore[method-assign]
+
+
+def test_a_retry_waiting_out_its_backoff_runs_after_its_consumer_lost_redis(
+    on_redis: dict[str, str],
+) -> None:
+    services = _services(**on_redis, NOVAPULSE_QUEUE_REPORT_BACKOFF_BASE_SECONDS="1")
+    calls: list[Mapping[str, object]] = []
+
+    async def fails_once(payload: Mapping[str, object]) -> None:
+        calls.append(payload)
+        if len(calls) == 1:
+            raise RuntimeError("transient")
+
+    services.tasks().register("test.fails_once", QueueName.REPORT, fails_once)
+    broker, down = services.broker(), threading.Event()
+    do_fetch, do_requeue = broker.do_fetch, broker.do_requeue
+
+    def fetch(queue_name: str, count: int) -> Any:
+        if queue_name.endswith(".DQ") and down.is_set():
+            raise redis.ConnectionError("Redis is restarting")
+        return do_fetch(queue_name, count)
+
+    def requeue(queue_name: str, *message_ids: str) -> Any:
+        if down.is_set():
+            raise redis.ConnectionError("Redis is restarting")
+        return do_requeue(queue_name, *message_ids)
+
+    broker.do_fetch = fetch  # type: ignore[method-assign]
+    broker.do_requeue = requeue  # type: ignore[method-assign]
+    group = _started(services)
+    try:
+        _on_loop(group, services.jobs().enqueue("test.fails_once", {}))
+        (worker,) = group._workers
+        held = worker.consumers[f"{_report_queue(services)}.DQ"].delay_queue
+        eventually(held.qsize, lambda n: n == 1, "the retry waits in the delayed consumer")
+
+        down.set()  # its next fetch fails, and so would handing the retry back to Redis
+        time.sleep(1)
+        down.clear()  # back before Dramatiq's thread restarts its consumer (3 s)
+        eventually(
+            lambda: _states(group, services),
+            lambda s: s == {JobState.COMPLETED: 1},
+            "the retry ran once its time came",
+            seconds=15,
+        )
+    finally:
+        broker.do_fetch, broker.do_requeue = do_fetch, do_requeue  # type: ignore[method-assign]
+        group.stop(5, cleanup=lambda: composition.stop(services))
+    assert len(calls) == 2

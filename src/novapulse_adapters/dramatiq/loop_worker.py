@@ -15,8 +15,9 @@ import redis
 from dramatiq import Broker, Worker
 from dramatiq.broker import MessageProxy
 from dramatiq.brokers.stub import StubBroker
-from dramatiq.common import iter_queue, join_all
+from dramatiq.common import current_millis, iter_queue, join_all, q_name
 from dramatiq.errors import BrokerError
+from dramatiq.worker import ConsumerThread
 
 from novapulse_adapters.dramatiq.attempts import Attempts, Settlement, Verdict
 
@@ -91,6 +92,22 @@ class LoopWorker(Worker):
 
     def _add_worker(self) -> None:
         """No worker threads: the feeder and the loop do their work."""
+
+    def _add_consumer(self, queue_name: str, *, delay: bool = False) -> None:
+        """Dramatiq's, with consumer threads that keep their delayed messages (see
+        `_KeepingConsumer`)."""
+        if queue_name in self.consumers or (
+            self.consumer_whitelist and q_name(queue_name) not in self.consumer_whitelist
+        ):
+            return
+        consumer = self.consumers[queue_name] = _KeepingConsumer(
+            broker=self.broker,
+            queue_name=queue_name,
+            prefetch=self.delay_prefetch if delay else self.queue_prefetch,
+            work_queue=self.work_queue,
+            worker_timeout=self.worker_timeout,
+        )
+        consumer.start()
 
     def pause(self) -> None:
         """Stop starting jobs (fetched ones wait); running ones go on."""
@@ -277,6 +294,66 @@ def _unstarted(message: MessageProxy) -> Any:
     from dramatiq.worker import _WorkQueueItem
 
     return _WorkQueueItem(0, message)
+
+
+class _KeepingConsumer(ConsumerThread):
+    """Dramatiq's consumer thread, except that it never drops the delayed messages it holds.
+
+    On a broker connection error Dramatiq's thread closes its consumer, which hands the
+    delayed messages back to the broker: with the broker down that raises redis-py's error,
+    which Dramatiq does not catch there, and the thread dies with them (a Redis restart ended
+    every worker's delayed retries: none ran again while the worker lived, since they stay
+    unacknowledged under it in Redis, where no other worker takes them). It then also empties
+    its delay queue, and a delayed message whose move to its queue raised is lost from it.
+    Here the delay queue outlives the error, a message whose move failed goes back on it, and
+    only a stop hands them back to the broker."""
+
+    def __init__(self, **options: Any) -> None:
+        self._delayed: queue.PriorityQueue[Any] | None = None
+        super().__init__(**options)
+
+    @property
+    def delay_queue(self) -> queue.PriorityQueue[Any]:
+        assert self._delayed is not None
+        return self._delayed
+
+    @delay_queue.setter
+    def delay_queue(self, fresh: queue.PriorityQueue[Any]) -> None:
+        if self._delayed is None:  # Dramatiq's reset after a connection error keeps the held
+            self._delayed = fresh
+
+    def close(self) -> None:
+        """On a stop, Dramatiq's close (the delayed messages go back to the broker; if it cannot
+        be reached they wait for this worker's heartbeat to lapse); on a restart after an
+        error, the delayed messages stay held."""
+        try:
+            if not self.running:
+                super().close()
+            elif self.consumer is not None:
+                self.consumer.close()
+        except Exception as error:
+            self.logger.warning("the consumer of %s closed with %r", self.queue_name, error)
+
+    def handle_delayed_messages(self) -> None:
+        """Move each delayed message whose time has come to its queue, then acknowledge it
+        (Dramatiq's order); one the broker refused stays delayed."""
+        delayed = self.delay_queue
+        for item in iter_queue(delayed):  # type: ignore[no-untyped-call]
+            message = item.message
+            if item.priority > current_millis():
+                delayed.put(item)
+                delayed.task_done()
+                return
+            due = message.copy(queue_name=q_name(message.queue_name))
+            del due.options["eta"]
+            try:
+                self.broker.enqueue(due)
+            except BaseException:
+                delayed.put(item)
+                delayed.task_done()
+                raise
+            self.post_process_message(message)
+            delayed.task_done()
 
 
 class _Feeder(threading.Thread):

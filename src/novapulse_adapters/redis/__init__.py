@@ -1,6 +1,7 @@
 """Redis adapters (redis-py's asyncio client): job records, rate limits, MFA and session state."""
 
 from novapulse_adapters.redis.cache import RedisCache
+from novapulse_adapters.redis.client import redis_client
 from novapulse_adapters.redis.jobs import RedisJobStore
 from novapulse_adapters.redis.limits import RedisRateLimiter
 from novapulse_adapters.redis.mfa import RedisOtpReplayStore
@@ -18,4 +19,5 @@ __all__ = [
     "RedisTokenRevocations",
     "RedisWebhookDeliveryStore",
     "RedisWebhookEndpointStore",
+    "redis_client",
 ]

@@ -1,0 +1,53 @@
+"""NovaPulse's Redis client: a restart of Redis costs no command, a stuck Redis no more than
+the timeout."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+
+pytest.importorskip("redis")
+
+from redis.asyncio import Redis
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from novapulse_adapters.redis import redis_client
+
+
+async def test_a_command_on_a_connection_redis_closed_is_sent_again_on_a_new_one(
+    redis_server: int,
+) -> None:
+    client = redis_client(f"redis://127.0.0.1:{redis_server}/0")
+    killer = Redis(port=redis_server)
+    try:
+        await client.set("contract:restart", b"before")
+        await killer.client_kill_filter(_type="normal", skipme=True)  # as a restart does
+
+        assert await client.get("contract:restart") == b"before"
+    finally:
+        await client.aclose()
+        await killer.aclose()
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A port that takes connections and never answers (a stuck Redis, a partition)."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        yield listener.getsockname()[1]
+
+
+async def test_a_redis_that_never_answers_costs_a_command_the_timeout(silent_port: int) -> None:
+    client = redis_client(f"redis://127.0.0.1:{silent_port}/0", timeout=timedelta(milliseconds=200))
+    started = time.monotonic()
+    try:
+        with pytest.raises(RedisTimeoutError):
+            await client.get("anything")
+    finally:
+        await client.aclose()
+    assert time.monotonic() - started < 1.0
