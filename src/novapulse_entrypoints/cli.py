@@ -14,6 +14,7 @@ import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import NoReturn
 
 from novapulse_core.domain.errors import DomainError
 from novapulse_core.domain.jobs import QueueName
@@ -30,15 +31,23 @@ class CommandError(Exception):
     """A one-line message for the user; the command exits with status 2."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """A bad argument ends in one line and status 2, as a bad setting does (argparse's own
+    error prints the usage first)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"novapulse: {message} (see `{self.prog} --help`)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="novapulse", description=__doc__)
+    parser = _Parser(prog="novapulse", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the HTTP API on granian")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
     serve.add_argument(
-        "--workers", type=int, default=1, help="API processes (more than 1 needs MongoDB)"
+        "--workers", type=int, default=1, help="API processes (more than 1 needs MongoDB and Redis)"
     )
     serve.add_argument(
         "--demo",

@@ -254,7 +254,7 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
         """Build settings from an environment mapping; raise SettingsError on a bad value."""
         read = _Reader(environ)
-        mongo_url = read("MONGO_URL", str, None)
+        mongo_url = read("MONGO_URL", _mongo_url, None)
         # With MongoDB or Redis, state outlives this process and other processes read it: keys
         # that sign tokens and seal secrets must come from the environment, the same for all.
         shared = mongo_url is not None or read("REDIS_URL", _redis_url, None) is not None
@@ -272,7 +272,7 @@ class Settings:
         return cls(
             **signing,
             mongo_url=mongo_url,
-            mongo_database=read("MONGO_DATABASE", str, "novapulse"),
+            mongo_database=read("MONGO_DATABASE", _mongo_database, "novapulse"),
             mongo_timeout_ms=read("MONGO_TIMEOUT_MS", _positive_int, 2000),
             jwt_issuer=read("JWT_ISSUER", str, "novapulse"),
             jwt_audience=read("JWT_AUDIENCE", str, "novapulse-api"),
@@ -290,9 +290,7 @@ class Settings:
             code_failures_per_account=read("CODE_FAILURES_PER_ACCOUNT", _positive_int, 5),
             login_failures_per_client=read("LOGIN_FAILURES_PER_CLIENT", _positive_int, 50),
             login_failure_window_seconds=read("LOGIN_FAILURE_WINDOW_SECONDS", _positive_int, 900),
-            argon2_time_cost=read("ARGON2_TIME_COST", _positive_int, 3),
-            argon2_memory_kib=read("ARGON2_MEMORY_KIB", _positive_int, 65536),
-            argon2_parallelism=read("ARGON2_PARALLELISM", _positive_int, 4),
+            **_argon2(read),
             signup_enabled=read("SIGNUP_ENABLED", _boolean, True),
             max_body_bytes=read("MAX_BODY_BYTES", _positive_int, 1_048_576),
             redis_url=read("REDIS_URL", _redis_url, None),
@@ -498,6 +496,8 @@ def _signing(read: _Reader, *, persistent: bool) -> dict[str, Any]:
             f"{PREFIX}JWT_PRIVATE_KEY_FILE is required for {algorithm} when "
             f"{PREFIX}MONGO_URL or {PREFIX}REDIS_URL is set (every process must use the same key)"
         )
+    if pem is not None:
+        _check_key_kind(pem, algorithm)
     return {
         "jwt_algorithm": algorithm,
         "jwt_private_key_pem": pem or _new_private_key(algorithm),
@@ -514,6 +514,74 @@ def _pem_file(raw: str) -> bytes:
     if b"PRIVATE KEY-----" not in pem:
         raise ValueError(f"{raw!r} holds no PEM private key")
     return pem
+
+
+MAX_ARGON2_LANES = 2**24 - 1
+
+
+def _argon2(read: _Reader) -> dict[str, Any]:
+    """Argon2id's costs, as RFC 9106 bounds them: memory at least 8 KiB per lane."""
+    lanes = read("ARGON2_PARALLELISM", _positive_int, 4)
+    if lanes > MAX_ARGON2_LANES:
+        raise SettingsError(f"{PREFIX}ARGON2_PARALLELISM must be at most {MAX_ARGON2_LANES}")
+    memory = read("ARGON2_MEMORY_KIB", _positive_int, 65536)
+    if memory < 8 * lanes:
+        raise SettingsError(
+            f"{PREFIX}ARGON2_MEMORY_KIB must be at least 8 per lane ({8 * lanes} for "
+            f"{PREFIX}ARGON2_PARALLELISM={lanes})"
+        )
+    if memory >= 2**32:
+        raise SettingsError(f"{PREFIX}ARGON2_MEMORY_KIB must be below {2**32}")
+    return {
+        "argon2_time_cost": read("ARGON2_TIME_COST", _positive_int, 3),
+        "argon2_memory_kib": memory,
+        "argon2_parallelism": lanes,
+    }
+
+
+def _mongo_url(raw: str) -> str:
+    """A MongoDB connection string pymongo accepts (checked without resolving any name)."""
+    try:
+        from pymongo.uri_parser import parse_uri
+    except ImportError:  # the container says which extra to install
+        return raw
+    scheme, _, rest = raw.partition("://")
+    if scheme not in ("mongodb", "mongodb+srv"):
+        raise ValueError("expected a mongodb:// or mongodb+srv:// URL")
+    try:
+        parse_uri(f"mongodb://{rest}")  # +srv: its syntax, without the DNS lookup
+    except Exception as error:  # pymongo's InvalidURI, ConfigurationError, ValueError
+        raise ValueError(str(error)) from None
+    return raw
+
+
+def _mongo_database(raw: str) -> str:
+    """MongoDB's rule for database names: no `/ \\ . " $` or spaces, under 64 bytes."""
+    bad = sorted(set(raw) & set('/\\. "$\0'))
+    if bad:
+        raise ValueError(f"a database name cannot hold {' '.join(map(repr, bad))}")
+    if len(raw.encode()) >= 64:
+        raise ValueError("a database name must be shorter than 64 bytes")
+    return raw
+
+
+def _check_key_kind(pem: bytes, algorithm: str) -> None:
+    """EdDSA signs with an Ed25519 or Ed448 key, RS256 with an RSA key of 2048 bits or more."""
+    from cryptography.hazmat.primitives.asymmetric import ed448, ed25519, rsa
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    try:
+        key = load_pem_private_key(pem, password=None)
+    except (ValueError, TypeError) as error:
+        raise SettingsError(f"{PREFIX}JWT_PRIVATE_KEY_FILE: cannot load the key: {error}") from None
+    if algorithm == "EdDSA" and not isinstance(
+        key, ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey
+    ):
+        raise SettingsError(f"{PREFIX}JWT_PRIVATE_KEY_FILE: EdDSA needs an Ed25519 or Ed448 key")
+    if algorithm == "RS256" and not (isinstance(key, rsa.RSAPrivateKey) and key.key_size >= 2048):
+        raise SettingsError(
+            f"{PREFIX}JWT_PRIVATE_KEY_FILE: RS256 needs an RSA key of at least 2048 bits"
+        )
 
 
 def _new_private_key(algorithm: str) -> bytes:

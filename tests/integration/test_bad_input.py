@@ -309,3 +309,21 @@ def test_a_malformed_request_id_is_replaced_and_a_well_formed_one_echoed(
         assert response.headers["x-request-id"] == sent
     else:
         assert re.fullmatch("[0-9a-f]{32}", response.headers["x-request-id"])
+
+
+def test_a_bad_query_parameter_is_named_as_it_was_sent(
+    client: TestClient[Any], acme: Account
+) -> None:
+    response = client.get("/api/v1/jobs", params={"state": "bogus"}, headers=acme.headers)
+
+    assert_problem(response, 400)
+    (error,) = response.json()["errors"]
+    assert (error["key"], error["source"]) == ("state", "query")
+
+
+def test_a_missing_body_is_said_to_be_missing(client: TestClient[Any], acme: Account) -> None:
+    response = client.post("/api/v1/departments", headers=acme.headers)
+
+    assert_problem(response, 400)
+    (error,) = response.json()["errors"]
+    assert error["message"] == "a JSON body is required (`{}` at least)"

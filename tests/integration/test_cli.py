@@ -61,6 +61,13 @@ def novapulse(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
             {},
             "serve --demo",
         ),
+        (("serve",), {"NOVAPULSE_ARGON2_MEMORY_KIB": "1"}, "at least 8 per lane"),
+        (("serve",), {"NOVAPULSE_MONGO_URL": "mongodb://localhost:99999"}, "Port must be"),
+        (("serve",), {"NOVAPULSE_MONGO_URL": "mongodb://"}, "at least one hostname"),
+        (("serve",), {"NOVAPULSE_MONGO_DATABASE": "bad/name"}, "cannot hold '/'"),
+        (("serve", "--port", "abc"), {}, "invalid int value: 'abc'"),
+        (("worker", "--queue", "nope"), {}, "invalid choice: 'nope'"),
+        (("bogus",), {}, "invalid choice: 'bogus'"),
     ],
 )
 def test_a_bad_setting_or_argument_ends_with_one_line(

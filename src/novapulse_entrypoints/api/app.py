@@ -82,11 +82,14 @@ def create_app(
             )
             workers.start(loop=asyncio.get_running_loop())
             log.info("embedded workers run the four queues in this process")
+        seeding = None
         if os.environ.get("NOVAPULSE_DEMO_PASSWORD"):
-            await seed_demo(services, os.environ["NOVAPULSE_DEMO_PASSWORD"])
+            seeding = await seed_demo(services, os.environ["NOVAPULSE_DEMO_PASSWORD"])
         try:
             yield
         finally:
+            if seeding is not None:
+                seeding.cancel()
             access_lines.flush()
             if workers is not None:
                 await asyncio.to_thread(workers.stop, settings.worker_shutdown_seconds)

@@ -83,9 +83,30 @@ def http_error(
         return unexpected_error(request, error)
     extra: dict[str, object] = {}
     if isinstance(error, ValidationException) and error.extra:
-        extra["errors"] = error.extra
+        extra["errors"] = _as_sent(request, error.extra)
     code = _CODE_BY_STATUS.get(status, "client-error")
     return problem(request, status, code, error.detail, headers=error.headers, **extra)
+
+
+def _as_sent(request: Request[Any, Any, Any], found: object) -> object:
+    """Litestar's validation errors in the request's own terms: a query parameter by the name
+    it is sent under (not the handler's argument: `state` cannot be one in Litestar), and a
+    missing body said as such (Litestar reports it as the argument's name in quotes)."""
+    if not isinstance(found, list):
+        return found
+    handler = request.scope.get("route_handler")
+    parameters = handler.parsed_fn_signature.parameters if handler is not None else {}
+    sent = []
+    for entry in found:
+        if isinstance(entry, dict):
+            key = entry.get("key")
+            if entry.get("source") == "query" and key in parameters:
+                named = getattr(parameters[key].kwarg_definition, "name", None)
+                entry = {**entry, "key": named or key}
+            elif entry.get("source") == "body" and entry.get("message") == f"'{key}'":
+                entry = {**entry, "message": "a JSON body is required (`{}` at least)"}
+        sent.append(entry)
+    return sent
 
 
 def unexpected_error(

@@ -1,0 +1,88 @@
+"""Settings that could never work are refused when read, in one line, not at the first use."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
+from novapulse_entrypoints.settings import Settings, SettingsError
+
+
+def _key_file(tmp_path: Path, key: ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey) -> str:
+    path = tmp_path / "key.pem"
+    path.write_bytes(key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"NOVAPULSE_ARGON2_MEMORY_KIB": "1"}, "at least 8 per lane"),
+        ({"NOVAPULSE_ARGON2_PARALLELISM": "2", "NOVAPULSE_ARGON2_MEMORY_KIB": "15"}, "16 for"),
+        ({"NOVAPULSE_ARGON2_PARALLELISM": str(2**24)}, "at most 16777215"),
+        ({"NOVAPULSE_ARGON2_MEMORY_KIB": str(2**32)}, "below 4294967296"),
+    ],
+)
+def test_argon2_costs_the_rfc_does_not_allow_are_refused(env: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env(env)
+
+
+def test_the_smallest_argon2_costs_are_accepted() -> None:
+    settings = Settings.from_env(
+        {"NOVAPULSE_ARGON2_PARALLELISM": "2", "NOVAPULSE_ARGON2_MEMORY_KIB": "16"}
+    )
+    assert (settings.argon2_parallelism, settings.argon2_memory_kib) == (2, 16)
+
+
+def test_rs256_with_an_ed25519_key_is_refused(tmp_path: Path) -> None:
+    key = _key_file(tmp_path, ed25519.Ed25519PrivateKey.generate())
+    with pytest.raises(SettingsError, match="RS256 needs an RSA key"):
+        Settings.from_env(
+            {"NOVAPULSE_JWT_ALGORITHM": "RS256", "NOVAPULSE_JWT_PRIVATE_KEY_FILE": key}
+        )
+
+
+def test_eddsa_with_an_rsa_key_is_refused(tmp_path: Path) -> None:
+    key = _key_file(tmp_path, rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    with pytest.raises(SettingsError, match="EdDSA needs an Ed25519 or Ed448 key"):
+        Settings.from_env(
+            {"NOVAPULSE_JWT_ALGORITHM": "EdDSA", "NOVAPULSE_JWT_PRIVATE_KEY_FILE": key}
+        )
+
+
+def test_a_key_of_the_algorithms_kind_is_accepted(tmp_path: Path) -> None:
+    key = _key_file(tmp_path, ed25519.Ed25519PrivateKey.generate())
+    settings = Settings.from_env(
+        {"NOVAPULSE_JWT_ALGORITHM": "EdDSA", "NOVAPULSE_JWT_PRIVATE_KEY_FILE": key}
+    )
+    assert settings.jwt_algorithm == "EdDSA"
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://db:27017", "mongodb:// or mongodb+srv://"),
+        ("mongodb://", "at least one hostname"),
+        ("mongodb://db:99999", "Port must be"),
+        ("mongodb://db/?authSource=", "authSource"),
+    ],
+)
+def test_a_mongodb_url_pymongo_would_refuse_is_refused(url: str, message: str) -> None:
+    with pytest.raises(SettingsError, match=re.escape(message)):
+        Settings.from_env({"NOVAPULSE_MONGO_URL": url})
+
+
+def test_an_srv_url_is_checked_without_a_dns_lookup() -> None:
+    with pytest.raises(SettingsError, match="JWT_SECRET is required"):  # the URL itself passed
+        Settings.from_env({"NOVAPULSE_MONGO_URL": "mongodb+srv://cluster0.no-such.invalid/"})
+
+
+@pytest.mark.parametrize("name", ["bad/name", "a.b", "with space", "dollar$", "x" * 64])
+def test_a_database_name_mongodb_refuses_is_refused(name: str) -> None:
+    with pytest.raises(SettingsError, match="NOVAPULSE_MONGO_DATABASE"):
+        Settings.from_env({"NOVAPULSE_MONGO_DATABASE": name})
