@@ -1,8 +1,9 @@
-"""NovaPulse's Redis client: a restart of Redis costs no command, a stuck Redis no more than
-the timeout."""
+"""NovaPulse's Redis client: a restart of Redis costs no command, a stuck Redis one timeout a
+while, not one per command."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import time
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ import pytest
 pytest.importorskip("redis")
 
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from novapulse_adapters.redis import redis_client
@@ -51,3 +53,23 @@ async def test_a_redis_that_never_answers_costs_a_command_the_timeout(silent_por
     finally:
         await client.aclose()
     assert time.monotonic() - started < 1.0
+
+
+async def test_after_a_timeout_commands_fail_at_once_until_redis_is_asked_again(
+    silent_port: int,
+) -> None:
+    client = redis_client(f"redis://127.0.0.1:{silent_port}/0", timeout=timedelta(milliseconds=200))
+    try:
+        with pytest.raises(RedisTimeoutError):
+            await client.get("first")  # waits out the timeout
+        started = time.monotonic()
+        for _ in range(5):
+            with pytest.raises(RedisConnectionError, match="not asked again yet"):
+                await client.get("meanwhile")
+        assert time.monotonic() - started < 0.1
+
+        await asyncio.sleep(0.25)
+        with pytest.raises(RedisTimeoutError):
+            await client.get("later")  # asked again, waits again
+    finally:
+        await client.aclose()
