@@ -532,8 +532,11 @@ def _argon2(read: _Reader) -> dict[str, Any]:
         )
     if memory >= 2**32:
         raise SettingsError(f"{PREFIX}ARGON2_MEMORY_KIB must be below {2**32}")
+    time_cost = read("ARGON2_TIME_COST", _positive_int, 3)
+    if time_cost >= 2**32:
+        raise SettingsError(f"{PREFIX}ARGON2_TIME_COST must be below {2**32}")
     return {
-        "argon2_time_cost": read("ARGON2_TIME_COST", _positive_int, 3),
+        "argon2_time_cost": time_cost,
         "argon2_memory_kib": memory,
         "argon2_parallelism": lanes,
     }
@@ -542,15 +545,28 @@ def _argon2(read: _Reader) -> dict[str, Any]:
 def _mongo_url(raw: str) -> str:
     """A MongoDB connection string pymongo accepts (checked without resolving any name)."""
     try:
-        from pymongo.uri_parser import parse_uri
+        from pymongo.uri_parser import parse_uri, split_options
     except ImportError:  # the container says which extra to install
         return raw
     scheme, _, rest = raw.partition("://")
     if scheme not in ("mongodb", "mongodb+srv"):
         raise ValueError("expected a mongodb:// or mongodb+srv:// URL")
     try:
-        parse_uri(f"mongodb://{rest}")  # +srv: its syntax, without the DNS lookup
-    except Exception as error:  # pymongo's InvalidURI, ConfigurationError, ValueError
+        if scheme == "mongodb":
+            parse_uri(raw)
+        else:  # pymongo would look its name up: check what it checks before that
+            hosts, _, tail = rest.partition("/")
+            host = hosts.rpartition("@")[2]
+            if not host or "," in host:
+                raise ValueError("a mongodb+srv:// URL names exactly one host")
+            if ":" in host:
+                raise ValueError("a mongodb+srv:// URL takes no port")
+            options = tail.partition("?")[2]
+            if options and split_options(options).get("directConnection"):
+                raise ValueError("directConnection=true cannot be used with mongodb+srv://")
+    except ValueError:
+        raise
+    except Exception as error:  # pymongo's InvalidURI, ConfigurationError
         raise ValueError(str(error)) from None
     return raw
 

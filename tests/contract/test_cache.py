@@ -107,7 +107,7 @@ async def test_keys_are_independent(cache: Cache) -> None:
     assert await cache.get("k2") == b"two"
 
 
-async def test_a_keys_version_is_zero_until_deleted_and_each_deletion_raises_it(
+async def test_a_keys_version_is_zero_until_deleted_and_each_deletion_changes_it(
     cache: Cache,
 ) -> None:
     assert await cache.version("k") == 0
@@ -116,7 +116,7 @@ async def test_a_keys_version_is_zero_until_deleted_and_each_deletion_raises_it(
     first = await cache.version("k")
     await cache.delete_many(["k", "k"])
 
-    assert 0 < first < await cache.version("k")
+    assert 0 != first != await cache.version("k") != 0
 
 
 async def test_a_value_is_set_only_while_the_version_read_before_stands(cache: Cache) -> None:
@@ -159,3 +159,24 @@ async def test_a_prefix_clear_raises_no_version(cache: Cache) -> None:
     await cache.delete_prefix("cache:")
 
     assert await cache.version("cache:a") == 0
+
+
+async def test_a_version_read_before_a_deletion_never_matches_after_it(
+    cache: Cache, pass_the_hold: Callable[[], Awaitable[None]]
+) -> None:
+    await cache.delete_many(["k"])
+    read_before = await cache.version("k")  # just before the hold runs out
+    await pass_the_hold()
+    await cache.delete_many(["k"])  # another process changed the store again
+
+    assert await cache.version("k") != read_before
+    assert not await cache.set_if_version("k", b"stale", TTL, read_before)
+
+
+async def test_a_clear_of_every_entry_counts_entries_and_keeps_versions(cache: Cache) -> None:
+    await cache.set("cache:a", b"v", TTL)
+    await cache.delete_many(["cache:b"])  # not cached; its version changed
+    version = await cache.version("cache:b")
+
+    assert await cache.delete_prefix("") == 1
+    assert await cache.version("cache:b") == version

@@ -35,6 +35,24 @@ async def test_a_command_on_a_connection_redis_closed_is_sent_again_on_a_new_one
         await killer.aclose()
 
 
+async def test_a_write_that_meets_a_dead_connection_is_not_sent_again_and_the_next_connects(
+    redis_server: int,
+) -> None:
+    client = redis_client(f"redis://127.0.0.1:{redis_server}/0")
+    killer = Redis(port=redis_server)
+    try:
+        await asyncio.gather(*(client.ping() for _ in range(3)))  # several pooled connections
+        await killer.client_kill_filter(_type="normal", skipme=True)
+
+        with pytest.raises(RedisConnectionError):
+            await client.incr("contract:restart:count")
+        assert await client.incr("contract:restart:count") == 1  # the failed one was not resent
+        assert await client.set("contract:restart:other", b"v")  # no other stale connection
+    finally:
+        await client.aclose()
+        await killer.aclose()
+
+
 @pytest.fixture
 def silent_port() -> Iterator[int]:
     """A port that takes connections and never answers (a stuck Redis, a partition)."""

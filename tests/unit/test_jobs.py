@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
+from types import MappingProxyType
 
 import pytest
 
@@ -132,6 +133,8 @@ def _nested(levels: int) -> object:
         ({"by_id": {7: "seven"}}, "is not a string"),
         ({"when": timedelta(seconds=1)}, "timedelta is not JSON"),
         ({"tags": {"a", "b"}}, "set is not JSON"),
+        ({"inner": MappingProxyType({"a": 1})}, "mappingproxy is not JSON"),
+        ({"by_name": {"a\0b": 1}}, "holds a NUL character"),
         ({"deep": _nested(40)}, "deeper than 32 levels"),
     ],
 )

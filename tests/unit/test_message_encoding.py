@@ -47,6 +47,18 @@ def test_what_orjson_cannot_write_goes_through_dramatiqs_encoder() -> None:
     assert OrjsonEncoder().encode(odd) == JSONEncoder().encode(odd)
 
 
+@pytest.mark.parametrize("odd", [float("nan"), float("inf"), -float("inf")])
+def test_a_number_json_has_no_form_for_is_kept_not_written_as_null(odd: float) -> None:
+    """A job recorded before payloads were checked may carry one; requeued, it must run as it
+    was (orjson would write `null`)."""
+    message = {**MESSAGE, "args": ["job-1", "report.build", {"threshold": odd, "note": None}]}
+
+    decoded = OrjsonEncoder().decode(OrjsonEncoder().encode(message))
+
+    threshold = decoded["args"][2]["threshold"]  # type: ignore[index]
+    assert threshold == odd or (math.isnan(threshold) and math.isnan(odd))
+
+
 def test_bytes_that_are_not_json_are_a_decode_error() -> None:
     with pytest.raises(DecodeError):
         OrjsonEncoder().decode(b"\x00not json")

@@ -25,6 +25,7 @@ def _key_file(tmp_path: Path, key: ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey
         ({"NOVAPULSE_ARGON2_PARALLELISM": "2", "NOVAPULSE_ARGON2_MEMORY_KIB": "15"}, "16 for"),
         ({"NOVAPULSE_ARGON2_PARALLELISM": str(2**24)}, "at most 16777215"),
         ({"NOVAPULSE_ARGON2_MEMORY_KIB": str(2**32)}, "below 4294967296"),
+        ({"NOVAPULSE_ARGON2_TIME_COST": str(2**32)}, "TIME_COST must be below 4294967296"),
     ],
 )
 def test_argon2_costs_the_rfc_does_not_allow_are_refused(env: dict[str, str], message: str) -> None:
@@ -70,6 +71,10 @@ def test_a_key_of_the_algorithms_kind_is_accepted(tmp_path: Path) -> None:
         ("mongodb://", "at least one hostname"),
         ("mongodb://db:99999", "Port must be"),
         ("mongodb://db/?authSource=", "authSource"),
+        ("mongodb+srv://cluster0.example.com:27017/", "takes no port"),
+        ("mongodb+srv://a.example.com,b.example.com/", "exactly one host"),
+        ("mongodb+srv://cluster0.example.com/?directConnection=true", "directConnection"),
+        ("mongodb+srv://cluster0.example.com/?connectTimeoutMS=soon", "must be an integer"),
     ],
 )
 def test_a_mongodb_url_pymongo_would_refuse_is_refused(url: str, message: str) -> None:
@@ -77,9 +82,17 @@ def test_a_mongodb_url_pymongo_would_refuse_is_refused(url: str, message: str) -
         Settings.from_env({"NOVAPULSE_MONGO_URL": url})
 
 
-def test_an_srv_url_is_checked_without_a_dns_lookup() -> None:
+@pytest.mark.parametrize(
+    "url",
+    [
+        "mongodb+srv://cluster0.no-such.invalid/",
+        "mongodb+srv://user:p%40ss@cluster0.no-such.invalid/app?srvServiceName=mongodb2",
+        "mongodb+srv://cluster0.no-such.invalid/?srvMaxHosts=3&retryWrites=true",
+    ],
+)
+def test_an_srv_url_is_checked_without_a_dns_lookup(url: str) -> None:
     with pytest.raises(SettingsError, match="JWT_SECRET is required"):  # the URL itself passed
-        Settings.from_env({"NOVAPULSE_MONGO_URL": "mongodb+srv://cluster0.no-such.invalid/"})
+        Settings.from_env({"NOVAPULSE_MONGO_URL": url})
 
 
 @pytest.mark.parametrize("name", ["bad/name", "a.b", "with space", "dollar$", "x" * 64])

@@ -24,6 +24,7 @@ from novapulse_adapters.dramatiq.attempts import Attempts, Settlement, Verdict
 log = logging.getLogger(__name__)
 
 CONSUMER_STOP_MS = 5_000
+"""How long a stop waits at least for the consumers (they notice within one poll)."""
 
 SETTLER_STOP_SECONDS = 1.0
 """How long a stop waits at least for the settler (a finished message settles within it, unless
@@ -31,7 +32,6 @@ the broker cannot be reached)."""
 
 SETTLE_RETRY_SECONDS = 1.0
 """How long the settler waits before it enqueues a retry again after a connection error."""
-"""How long a stop waits at least for the consumers (they notice within one poll)."""
 
 STUB_PREFETCH = 10_000
 """The stub broker's queues live in this process anyway: fetching far ahead costs nothing and

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -22,6 +23,7 @@ class InMemoryCache:
         self._hold = hold
         self._entries: dict[str, tuple[bytes, datetime]] = {}
         self._versions: dict[str, tuple[int, datetime]] = {}
+        self._next_version = itertools.count(1)
         self._writes = 0
 
     async def get(self, key: str) -> bytes | None:
@@ -46,7 +48,7 @@ class InMemoryCache:
     async def delete_many(self, keys: Sequence[str]) -> int:
         held_until = self._clock.now() + self._hold
         for key in set(keys):
-            self._versions[key] = (self._version(key) + 1, held_until)
+            self._versions[key] = (next(self._next_version), held_until)
             self._count_write()
         return sum(self._live(key) is not None and self._drop(key) for key in set(keys))
 

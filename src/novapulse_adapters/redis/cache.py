@@ -1,9 +1,10 @@
 """The seed's cache in Redis: SET PX, GET, UNLINK, and SCAN for prefix clears.
 
 Unlike the clock-driven session adapters, a cache entry expires by Redis's own clock
-(`SET ... PX`): a cache may drop early or late by a clock skew without harm. A deletion raises
-the key's version, a counter `{ns}:version:{key}` that lives for the hold after it, and
-`set_if_version` is one script that sets the entry only while that counter is as given.
+(`SET ... PX`): a cache may drop early or late by a clock skew without harm. A deletion gives
+the key a new version, a random 63-bit number under `{ns}:version:{key}` that lives for the
+hold after it, and `set_if_version` is one script that sets the entry only while that number
+is as given.
 Prefix deletion SCANs `{ns}:{prefix}*` and UNLINKs each batch: it costs a walk of the keyspace,
 but only on the rare manual clear, while a key-set index would cost every write a second
 command and leave members behind when entries expire.
@@ -11,12 +12,13 @@ command and leave members behind when entries expire.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from datetime import timedelta
 
 from redis.asyncio import Redis
 
-from novapulse_adapters.redis.support import translated
+from novapulse_adapters.redis.support import text, translated
 
 __all__ = ["RedisCache"]
 
@@ -82,7 +84,7 @@ class RedisCache:
         return bool(stored)
 
     async def delete_many(self, keys: Sequence[str]) -> int:
-        """One round trip per batch: the keys unlinked, their versions raised."""
+        """One round trip per batch: the keys unlinked, each given a new version."""
         removed = 0
         unique = list(dict.fromkeys(keys))
         with translated():
@@ -91,20 +93,21 @@ class RedisCache:
                 pipe = self._client.pipeline(transaction=False)
                 pipe.unlink(*(self._prefix + k for k in batch))
                 for key in batch:
-                    pipe.incr(self._versions + key)
-                    pipe.pexpire(self._versions + key, self._hold_ms)
+                    pipe.set(self._versions + key, secrets.randbits(63) | 1, px=self._hold_ms)
                 unlinked, *_ = await pipe.execute()
                 removed += int(unlinked)
         return removed
 
     async def delete_prefix(self, prefix: str) -> int:
         pattern = _glob_escaped(self._prefix + prefix) + "*"
+        versions = self._versions
         removed = 0
         with translated():
             cursor: int = 0
             while True:
                 cursor, found = await self._client.scan(cursor, match=pattern, count=_BATCH)
-                if found:
-                    removed += int(await self._client.unlink(*found))
+                entries = [key for key in found if not text(key).startswith(versions)]
+                if entries:
+                    removed += int(await self._client.unlink(*entries))
                 if int(cursor) == 0:
                     return removed

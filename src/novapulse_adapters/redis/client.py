@@ -1,5 +1,5 @@
-"""The Redis client the adapters are given: bounded waits, a second try on a fresh connection
-when a pooled one turns out dead, and no waiting in line behind a Redis that stopped answering."""
+"""The Redis client the adapters are given: bounded waits, no queueing behind a Redis that
+stopped answering, and a restarted Redis noticed at the first dead connection."""
 
 from __future__ import annotations
 
@@ -8,18 +8,30 @@ from datetime import timedelta
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 DEFAULT_TIMEOUT = timedelta(seconds=1)
 
+REPEATABLE = frozenset(
+    {"EXISTS", "GET", "HGET", "HGETALL", "HMGET", "MGET", "PING", "PTTL", "SCAN", "TTL"}
+)
+"""Commands that change nothing, so sending one again cannot apply anything twice."""
+
 
 class _QuickToGiveUp(Redis):
-    """After a reply did not come within the timeout, the commands of the next `quiet_seconds`
+    """redis-py's client, with two changes to how it meets a Redis in trouble.
+
+    After a reply did not come within the timeout, the commands of the next `quiet_seconds`
     fail at once (as a connection error, which the adapters report as `Unavailable`) instead
-    of each waiting out the timeout; the first command after that asks Redis again."""
+    of each waiting out the timeout; the first command after that asks Redis again.
+
+    A command that meets a dead connection (Redis restarted, a proxy dropped it) drops every
+    idle connection of the pool, which died with it, so the next commands connect afresh;
+    the command itself is sent once more only when it is `REPEATABLE`. A write or a script
+    may have run before the connection died, and running it twice is not harmless (a refresh
+    token used twice revokes its session, a job record added twice is a conflict), so it
+    fails as `Unavailable` and its caller decides."""
 
     quiet_seconds = DEFAULT_TIMEOUT.total_seconds()
     _quiet_until = 0.0
@@ -32,26 +44,21 @@ class _QuickToGiveUp(Redis):
         except RedisTimeoutError:
             self._quiet_until = time.monotonic() + self.quiet_seconds
             raise
+        except RedisConnectionError:
+            await self.connection_pool.disconnect(inuse_connections=False)
+            if str(args[0]).upper() not in REPEATABLE:
+                raise
+        return await super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
 
 
 def redis_client(url: str, *, timeout: timedelta = DEFAULT_TIMEOUT) -> Redis:
-    """A client of `url` whose connects and replies wait at most `timeout` each.
-
-    redis-py's own `from_url` waits 5 s per operation and never tries again: a Redis that
-    stopped answering (a stuck server, a partition) held every request about 20 s (several
-    operations each), and after a Redis restart each connection left in the pool failed its
-    first command, which cost jobs an attempt. Here a command that meets a closed connection
-    is sent once more on a new one (a timeout is not: the command may have run), and after a
-    timeout the commands of the next `timeout` fail at once. A script the server ran just
-    before its connection died may so run twice; the adapters' writes are idempotent or
-    conditional, and a rate-limit hit counted twice errs on the safe side."""
+    """A client of `url` whose connects and replies wait at most `timeout` each (redis-py's
+    `from_url` waits 5 s: a stuck Redis held every request about 20 s), that stops asking a
+    Redis which did not answer for as long again, and that notices a restarted Redis at its
+    first dead connection (see `_QuickToGiveUp`)."""
     seconds = timeout.total_seconds()
     client = _QuickToGiveUp.from_url(
-        url,
-        socket_timeout=seconds,
-        socket_connect_timeout=seconds,
-        retry=Retry(NoBackoff(), retries=1),
-        retry_on_error=[RedisConnectionError],
+        url, socket_timeout=seconds, socket_connect_timeout=seconds, retry=None
     )
     assert isinstance(client, _QuickToGiveUp)
     client.quiet_seconds = seconds

@@ -132,8 +132,9 @@ _INT64 = range(-(2**63), 2**63)
 
 def payload_problem(value: object, depth: int = 0) -> str | None:
     """Why `value` cannot be a job's payload, or None: a payload is JSON that every store and
-    the broker keep as it is, so objects have string keys, integers fit in 64 bits (MongoDB's
-    widest), numbers are finite (JSON has no NaN), and nesting stays within 32 levels."""
+    the broker keep as it is, so objects are dicts with string keys free of NUL (BSON's rule),
+    arrays are lists or tuples, integers fit in 64 bits (MongoDB's widest), numbers are finite
+    (JSON has no NaN), and nesting stays within 32 levels."""
     if value is None or isinstance(value, str | bool):
         return None
     if isinstance(value, int):
@@ -142,10 +143,12 @@ def payload_problem(value: object, depth: int = 0) -> str | None:
         return None if math.isfinite(value) else f"{value} is not a JSON number"
     if depth >= MAX_PAYLOAD_DEPTH:
         return f"it nests deeper than {MAX_PAYLOAD_DEPTH} levels"
-    if isinstance(value, Mapping):
+    if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
                 return f"the key {key!r} is not a string"
+            if "\0" in key:
+                return f"the key {key!r} holds a NUL character"
             if (problem := payload_problem(item, depth + 1)) is not None:
                 return problem
         return None

@@ -19,8 +19,10 @@ class Cache(Protocol):
     cache never interprets a value. An adapter whose backend cannot be reached raises
     `Unavailable`; the core's `CacheAside` then reads through to the store and skips the write.
 
-    `version` answers a number that every `delete_many` of the key raises, forgotten (0 again)
-    once the adapter's hold (a few seconds) has passed since the last deletion.
+    `version` answers a number that every `delete_many` of the key replaces by one the key
+    never had before (so a version read before a deletion never matches after it, however
+    the versions are forgotten), or 0 once the adapter's hold (a few seconds) has passed since
+    the key's last deletion.
     `set_if_version` sets the value only while the key's version is still the one given, and
     answers whether it did. `CacheAside` reads the version before computing an answer and
     writes it with `set_if_version`: an answer one process read from the store before another

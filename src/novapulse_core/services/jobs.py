@@ -64,7 +64,7 @@ class JobService:
         lost: it can be requeued once the broker is back. The caller gets `Unavailable`.
         """
         queue = self._tasks.get(task).queue
-        problem = payload_problem(payload)
+        problem = payload_problem(dict(payload))
         if problem is not None:
             raise Invalid(
                 f"the job's payload cannot be queued: {problem}", extra={"field": "payload"}
