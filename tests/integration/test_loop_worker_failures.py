@@ -373,3 +373,50 @@ def test_a_retry_waiting_out_its_backoff_runs_after_its_consumer_lost_redis(
         broker.do_fetch, broker.do_requeue = do_fetch, do_requeue  # type: ignore[method-assign]
         group.stop(5, cleanup=lambda: composition.stop(services))
     assert len(calls) == 2
+
+
+def test_a_retry_set_aside_in_an_outage_is_not_run_here_once_another_worker_took_it_over(
+    on_redis: dict[str, str],
+) -> None:
+    """In an outage longer than the heartbeat timeout, another worker puts this one's
+    unacknowledged messages back and runs them: the copy this worker set aside must not run
+    too (a kept in-memory copy did, once due)."""
+    services = _services(**on_redis, NOVAPULSE_QUEUE_REPORT_BACKOFF_BASE_SECONDS="1")
+    calls: list[Mapping[str, object]] = []
+
+    async def fails_once(payload: Mapping[str, object]) -> None:
+        calls.append(payload)
+        if len(calls) == 1:
+            raise RuntimeError("transient")
+
+    services.tasks().register("test.fails_once", QueueName.REPORT, fails_once)
+    broker, down = services.broker(), threading.Event()
+    do_fetch = broker.do_fetch
+
+    def fetch(queue_name: str, count: int) -> Any:
+        if queue_name.endswith(".DQ") and down.is_set():
+            raise redis.ConnectionError("Redis is away")
+        return do_fetch(queue_name, count)
+
+    broker.do_fetch = fetch  # type: ignore[method-assign]
+    group = _started(services)
+    try:
+        _on_loop(group, services.jobs().enqueue("test.fails_once", {}))
+        (worker,) = group._workers
+        delayed = f"{_report_queue(services)}.DQ"
+        held = worker.consumers[delayed].delay_queue
+        eventually(held.qsize, lambda n: n == 1, "the retry waits in the delayed consumer")
+        message_id = held.queue[0].message.options["redis_message_id"]
+
+        down.set()
+        eventually(held.qsize, lambda n: n == 0, "the consumer lost Redis and set it aside")
+        acks = f"{broker.namespace}:__acks__.{broker.broker_id}.{delayed}"
+        with redis.Redis.from_url(on_redis["NOVAPULSE_REDIS_URL"]) as client:
+            assert client.srem(acks, message_id) == 1  # another worker's maintenance took it
+        down.clear()
+
+        time.sleep(6)  # the restart (3 s), then past the retry's time (at most 1 s)
+    finally:
+        broker.do_fetch = do_fetch  # type: ignore[method-assign]
+        group.stop(5, cleanup=lambda: composition.stop(services))
+    assert len(calls) == 1

@@ -16,7 +16,7 @@ from dramatiq import Broker, Worker
 from dramatiq.broker import MessageProxy
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.common import current_millis, iter_queue, join_all, q_name
-from dramatiq.errors import BrokerError
+from dramatiq.errors import BrokerError, ConnectionClosed
 from dramatiq.worker import ConsumerThread
 
 from novapulse_adapters.dramatiq.attempts import Attempts, Settlement, Verdict
@@ -299,17 +299,20 @@ def _unstarted(message: MessageProxy) -> Any:
 class _KeepingConsumer(ConsumerThread):
     """Dramatiq's consumer thread, except that it never drops the delayed messages it holds.
 
-    On a broker connection error Dramatiq's thread closes its consumer, which hands the
-    delayed messages back to the broker: with the broker down that raises redis-py's error,
-    which Dramatiq does not catch there, and the thread dies with them (a Redis restart ended
-    every worker's delayed retries: none ran again while the worker lived, since they stay
-    unacknowledged under it in Redis, where no other worker takes them). It then also empties
-    its delay queue, and a delayed message whose move to its queue raised is lost from it.
-    Here the delay queue outlives the error, a message whose move failed goes back on it, and
-    only a stop hands them back to the broker."""
+    On a broker connection error Dramatiq's thread empties its delay queue and closes its
+    consumer, which hands the delayed messages back to the broker: with the broker down that
+    raises redis-py's error, which Dramatiq does not catch there, and the thread dies (a
+    Redis restart ended every worker's delayed retries: none ran again while the worker
+    lived, since they stay unacknowledged under it in Redis, where no other worker takes
+    them). Here the held messages are set aside instead, and handed back to the broker (to
+    their delay queue, eta kept) once it answers again; the broker takes back only those
+    still unacknowledged under this worker, so one that another worker took over meanwhile
+    (this one's heartbeat lapsed in a long outage) does not run twice. A delayed message
+    whose move to its queue failed stays delayed. A stop hands them back as Dramatiq does."""
 
     def __init__(self, **options: Any) -> None:
         self._delayed: queue.PriorityQueue[Any] | None = None
+        self._set_aside: list[MessageProxy] = []
         super().__init__(**options)
 
     @property
@@ -319,24 +322,35 @@ class _KeepingConsumer(ConsumerThread):
 
     @delay_queue.setter
     def delay_queue(self, fresh: queue.PriorityQueue[Any]) -> None:
-        if self._delayed is None:  # Dramatiq's reset after a connection error keeps the held
-            self._delayed = fresh
+        if self._delayed is not None:  # Dramatiq's reset after a connection error
+            self._set_aside.extend(i.message for i in iter_queue(self._delayed))  # type: ignore[no-untyped-call]
+        self._delayed = fresh
 
     def close(self) -> None:
         """On a stop, Dramatiq's close (the delayed messages go back to the broker; if it cannot
         be reached they wait for this worker's heartbeat to lapse); on a restart after an
-        error, the delayed messages stay held."""
+        error, the delayed messages are set aside (see the class)."""
         try:
             if not self.running:
+                if self._set_aside and self.consumer is not None:
+                    self.consumer.requeue(self._set_aside)
                 super().close()
-            elif self.consumer is not None:
+                return
+            self._set_aside.extend(i.message for i in iter_queue(self.delay_queue))  # type: ignore[no-untyped-call]
+            if self.consumer is not None:
                 self.consumer.close()
         except Exception as error:
             self.logger.warning("the consumer of %s closed with %r", self.queue_name, error)
 
     def handle_delayed_messages(self) -> None:
-        """Move each delayed message whose time has come to its queue, then acknowledge it
-        (Dramatiq's order); one the broker refused stays delayed."""
+        """Hand back what was set aside; then move each delayed message whose time has come
+        to its queue and acknowledge it (Dramatiq's order); one the broker refused stays."""
+        if self._set_aside and self.consumer is not None:
+            try:
+                self.consumer.requeue(self._set_aside)
+            except redis.ConnectionError as error:
+                raise ConnectionClosed(error) from None  # type: ignore[no-untyped-call]
+            self._set_aside.clear()
         delayed = self.delay_queue
         for item in iter_queue(delayed):  # type: ignore[no-untyped-call]
             message = item.message
