@@ -23,6 +23,7 @@ from novapulse_core.domain.jobs import (
     Job,
     JobState,
     JobTransition,
+    Priority,
     QueueName,
 )
 from novapulse_core.domain.paging import PageRequest
@@ -391,6 +392,19 @@ async def test_the_dashboard_counts_only_the_callers_companys_jobs() -> None:
     assert (theirs.states[JobState.WAITING], theirs.states[JobState.DEAD]) == (0, 1)
     assert theirs.last_minute.failed == 1
     assert mine.depth == theirs.depth  # the broker's queues are shared
+
+
+def test_the_default_policies_are_the_seeds_queue_table() -> None:
+    seed = {
+        QueueName.EMAIL: (Priority.HIGH, 5, 5, BackoffKind.EXPONENTIAL),
+        QueueName.WEBHOOK: (Priority.MEDIUM, 10, 3, BackoffKind.EXPONENTIAL),
+        QueueName.WORKFLOW: (Priority.MEDIUM, 3, 3, BackoffKind.EXPONENTIAL),
+        QueueName.REPORT: (Priority.LOW, 2, 2, BackoffKind.FIXED),
+    }
+    assert {
+        queue: (p.priority, p.concurrency, p.max_retries, p.backoff.kind)
+        for queue, p in DEFAULT_POLICIES.items()
+    } == seed
 
 
 def test_exponential_backoff_doubles_up_to_its_bound_and_fixed_stays_put() -> None:
