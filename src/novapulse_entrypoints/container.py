@@ -245,12 +245,16 @@ class Container(containers.DeclarativeContainer):
     user_store = providers.Selector(
         store_backend,
         memory=providers.Singleton(InMemoryUserStore),
-        mongo=providers.Singleton(_mongo, "BeanieUserStore"),
+        mongo=providers.Singleton(
+            _mongo, "BeanieUserStore", analytics_reads=settings.provided.mongo_analytics_reads
+        ),
     )
     department_store = providers.Selector(
         store_backend,
         memory=providers.Singleton(InMemoryDepartmentStore),
-        mongo=providers.Singleton(_mongo, "BeanieDepartmentStore"),
+        mongo=providers.Singleton(
+            _mongo, "BeanieDepartmentStore", analytics_reads=settings.provided.mongo_analytics_reads
+        ),
     )
 
     password_hasher = providers.Singleton(
@@ -294,7 +298,12 @@ class Container(containers.DeclarativeContainer):
             namespace=settings.provided.queue_namespace,
             retention=job_retention,
         ),
-        mongo=providers.Singleton(_mongo, "BeanieJobStore", retention=job_retention),
+        mongo=providers.Singleton(
+            _mongo,
+            "BeanieJobStore",
+            retention=job_retention,
+            analytics_reads=settings.provided.mongo_analytics_reads,
+        ),
     )
     mailer = providers.Selector(
         providers.Callable(_mail_backend, settings),

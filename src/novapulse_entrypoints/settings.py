@@ -110,6 +110,10 @@ class Settings:
     max_body_bytes: int = 1_048_576
     """Largest request body accepted; larger ones get 413."""
 
+    mongo_analytics_reads: str = "secondaryPreferred"
+    """Where MongoDB aggregations read (the company stats, the job dashboard's counts and
+    throughput): a read preference name; the seed sends analytics to the read replicas."""
+
     redis_url: str | None = None
     """Redis URL. Set: the job broker is Redis and `novapulse worker` processes serve it (and
     job records live in Redis unless MongoDB is configured). Unset: in-process queues."""
@@ -273,6 +277,9 @@ class Settings:
             **signing,
             mongo_url=mongo_url,
             mongo_database=read("MONGO_DATABASE", _mongo_database, "novapulse"),
+            mongo_analytics_reads=read(
+                "MONGO_ANALYTICS_READS", _read_preference, "secondaryPreferred"
+            ),
             mongo_timeout_ms=read("MONGO_TIMEOUT_MS", _positive_int, 2000),
             jwt_issuer=read("JWT_ISSUER", str, "novapulse"),
             jwt_audience=read("JWT_AUDIENCE", str, "novapulse-api"),
@@ -568,6 +575,15 @@ def _mongo_url(raw: str) -> str:
         raise
     except Exception as error:  # pymongo's InvalidURI, ConfigurationError
         raise ValueError(str(error)) from None
+    return raw
+
+
+def _read_preference(raw: str) -> str:
+    try:
+        from novapulse_adapters.mongo.analytics import read_preference
+    except ImportError:  # the container says which extra to install
+        return raw
+    read_preference(raw)
     return raw
 
 

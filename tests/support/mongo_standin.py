@@ -44,10 +44,16 @@ class _SortlessBulk:
 
 class StandInCollection(AsyncMongoMockCollection):
     """Beanie 2 awaits `aggregate` (as pymongo's async API does); motor returned a cursor.
+    `with_options` keeps the stand-in's asynchronous collection (mongomock's is synchronous).
     `bulk_write` runs on mongomock's builder, accepting pymongo 4.11+ operations."""
 
     async def aggregate(self, *args: Any, **kwargs: Any) -> AsyncLatentCommandCursor:
         return super().aggregate(*args, **kwargs)
+
+    def with_options(self, **options: Any) -> StandInCollection:
+        """pymongo's: the same collection read (or written) with other options."""
+        plain = self.database.delegate.get_collection(self.name)
+        return StandInCollection(self.database, plain.with_options(**options))
 
     async def bulk_write(self, requests: Any, ordered: bool = True, **_: Any) -> Any:
         bulk = BulkOperationBuilder(self.database.delegate.get_collection(self.name), ordered)

@@ -99,3 +99,10 @@ def test_an_srv_url_is_checked_without_a_dns_lookup(url: str) -> None:
 def test_a_database_name_mongodb_refuses_is_refused(name: str) -> None:
     with pytest.raises(SettingsError, match="NOVAPULSE_MONGO_DATABASE"):
         Settings.from_env({"NOVAPULSE_MONGO_DATABASE": name})
+
+
+def test_analytics_reads_name_a_read_preference() -> None:
+    assert Settings.from_env({}).mongo_analytics_reads == "secondaryPreferred"
+    assert Settings.from_env({"NOVAPULSE_MONGO_ANALYTICS_READS": "nearest"}).mongo_analytics_reads
+    with pytest.raises(SettingsError, match="expected one of primary, primaryPreferred"):
+        Settings.from_env({"NOVAPULSE_MONGO_ANALYTICS_READS": "replica"})

@@ -19,6 +19,7 @@ from pymongo import ASCENDING, IndexModel, UpdateOne
 from pymongo.errors import OperationFailure
 
 from novapulse_adapters.memory.jobs import ATTEMPT_STATES, throughput_of
+from novapulse_adapters.mongo.analytics import DEFAULT_ANALYTICS_READS, aggregate, read_preference
 from novapulse_adapters.mongo.errors import DuplicateRule, translated
 from novapulse_core.domain.errors import NotFound
 from novapulse_core.domain.jobs import (
@@ -194,10 +195,14 @@ def _updates(transitions: Sequence[JobTransition]) -> list[UpdateOne]:
 class BeanieJobStore:
     """`JobStore` on the `jobs` collection (needs `MongoConnection.open()` first).
 
-    `record` sends a batch as one bulk write of one update per job: one round trip.
+    `record` sends a batch as one bulk write of one update per job: one round trip. The
+    dashboard's counts and throughput are read where `analytics_reads` says (see `analytics`).
     """
 
-    def __init__(self, retention: timedelta) -> None:
+    def __init__(
+        self, retention: timedelta, *, analytics_reads: str = DEFAULT_ANALYTICS_READS
+    ) -> None:
+        self._analytics = read_preference(analytics_reads)
         self._ttl_seconds = int(retention.total_seconds())
         self._retention_ready = False
 
@@ -279,7 +284,7 @@ class BeanieJobStore:
             {"$group": {"_id": "$state", "count": {"$sum": 1}}},
         ]
         with translated(_DUPLICATES):
-            rows = await JobDocument.aggregate(pipeline).to_list()
+            rows = await aggregate(JobDocument, pipeline, self._analytics)
         counts = {JobState(row["_id"]): int(row["count"]) for row in rows}
         return {state: counts.get(state, 0) for state in JobState}
 
@@ -300,7 +305,7 @@ class BeanieJobStore:
             },
         ]
         with translated(_DUPLICATES):
-            rows = await JobDocument.aggregate(pipeline).to_list()
+            rows = await aggregate(JobDocument, pipeline, self._analytics)
         return throughput_of((JobState(row["state"]), row.get("ms")) for row in rows)
 
 

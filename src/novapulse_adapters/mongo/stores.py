@@ -10,6 +10,7 @@ from beanie import SortDirection
 from beanie.exceptions import DocumentNotFound
 from pymongo.errors import DuplicateKeyError
 
+from novapulse_adapters.mongo.analytics import DEFAULT_ANALYTICS_READS, aggregate, read_preference
 from novapulse_adapters.mongo.documents import (
     CompanyDocument,
     DepartmentDocument,
@@ -103,7 +104,11 @@ class BeanieCompanyStore:
 
 
 class BeanieUserStore:
-    """`UserStore` on the `users` collection; a unique index keeps emails unique."""
+    """`UserStore` on the `users` collection; a unique index keeps emails unique. Counting by
+    role reads where `analytics_reads` says (see `analytics`)."""
+
+    def __init__(self, *, analytics_reads: str = DEFAULT_ANALYTICS_READS) -> None:
+        self._analytics = read_preference(analytics_reads)
 
     async def add(self, user: User) -> None:
         with translated(_USER_DUPLICATES, _USER_INDEXES):
@@ -158,13 +163,17 @@ class BeanieUserStore:
             {"$group": {"_id": "$role", "count": {"$sum": 1}}},
         ]
         with translated(_USER_DUPLICATES, _USER_INDEXES):
-            rows = await UserDocument.aggregate(pipeline).to_list()
+            rows = await aggregate(UserDocument, pipeline, self._analytics)
         counts = {Role(row["_id"]): int(row["count"]) for row in rows}
         return {role: counts.get(role, 0) for role in Role}
 
 
 class BeanieDepartmentStore:
-    """`DepartmentStore` on `departments`; a unique (company_id, name_key) index keeps names."""
+    """`DepartmentStore` on `departments`; a unique (company_id, name_key) index keeps names.
+    Department sizes are read where `analytics_reads` says (see `analytics`)."""
+
+    def __init__(self, *, analytics_reads: str = DEFAULT_ANALYTICS_READS) -> None:
+        self._analytics = read_preference(analytics_reads)
 
     async def add(self, department: Department) -> None:
         with translated(_DEPARTMENT_DUPLICATES, _DEPARTMENT_INDEXES):
@@ -206,7 +215,7 @@ class BeanieDepartmentStore:
             {"$sort": {"name_key": 1, "_id": 1}},
         ]
         with translated(_DEPARTMENT_DUPLICATES, _DEPARTMENT_INDEXES):
-            rows = await DepartmentDocument.aggregate(pipeline).to_list()
+            rows = await aggregate(DepartmentDocument, pipeline, self._analytics)
         return [
             DepartmentSize(department_id=row["_id"], name=row["name"], members=int(row["members"]))
             for row in rows
