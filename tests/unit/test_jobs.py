@@ -163,6 +163,29 @@ async def test_a_json_payload_at_the_edges_is_queued_as_it_is() -> None:
     assert (await jobs.store.get(job.id)).payload == payload
 
 
+class AnswerLost(InMemoryJobStore):
+    """Stores a new job, then fails as if its answer had been lost on the way."""
+
+    async def add(self, job: Job) -> None:
+        await super().add(job)
+        raise Unavailable("Redis cannot be reached right now; try again shortly")
+
+
+async def test_a_job_whose_add_answer_was_lost_is_left_dead_to_requeue_not_waiting() -> None:
+    clock = FrozenClock()
+    jobs = Jobs(Flaky(), store=AnswerLost(clock, retention=timedelta(days=7)))
+
+    with pytest.raises(Unavailable):
+        await jobs.service.enqueue("email.send", {}, company_id="co-a")
+
+    (job,) = await jobs.store.list(PageRequest())
+    assert job.state is JobState.DEAD
+    assert (job.error_message or "").startswith("the job store did not answer")
+    assert jobs.queue.waiting == []
+    await jobs.service.requeue(ADMIN, job.id)
+    assert [m.job.id for m in jobs.queue.waiting] == [job.id]
+
+
 async def test_a_broker_that_cannot_be_reached_leaves_the_job_dead_with_the_reason() -> None:
     jobs = Jobs(Flaky())
     jobs.queue.fail_next()

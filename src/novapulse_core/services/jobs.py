@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
@@ -61,7 +62,10 @@ class JobService:
 
         A payload that is not JSON every store keeps (see `payload_problem`) is `Invalid`. A
         broker that cannot be reached leaves the record dead with the reason, so nothing is
-        lost: it can be requeued once the broker is back. The caller gets `Unavailable`.
+        lost: it can be requeued once the broker is back. The caller gets `Unavailable`. So
+        does a store that did not answer the add, which may have stored the record all the
+        same (its answer was lost): if the store answers again at once, such a record is left
+        dead too, not waiting for a message that never comes.
         """
         queue = self._tasks.get(task).queue
         problem = payload_problem(dict(payload))
@@ -82,7 +86,14 @@ class JobService:
             request_id=context.request_id.get(),
             transitions=(JobTransition(job_id, JobState.WAITING, now, 0),),
         )
-        await self._store.add(job)
+        try:
+            await self._store.add(job)
+        except Unavailable as error:
+            with contextlib.suppress(Unavailable):
+                await self._store.record(
+                    self._undeliverable(job, error, cause="the job store did not answer")
+                )
+            raise
         try:
             await self._queue.enqueue(job)
         except Unavailable as error:
@@ -181,9 +192,11 @@ class JobService:
                 await self._store.record(self._undeliverable(job, error))
             raise
 
-    def _undeliverable(self, job: Job, error: Unavailable) -> Sequence[JobTransition]:
+    def _undeliverable(
+        self, job: Job, error: Unavailable, *, cause: str = "the broker could not be reached"
+    ) -> Sequence[JobTransition]:
         now = self._clock.now()
-        reason = f"the broker could not be reached: {error.detail}"
+        reason = f"{cause}: {error.detail}"
         return [
             JobTransition(job.id, state, now, job.attempts, "Unavailable", reason)
             for state in (JobState.FAILED, JobState.DEAD)
