@@ -68,6 +68,15 @@ def test_a_form_sent_before_its_script_runs_puts_nothing_in_a_url(
     assert all('method="post"' in form for form in forms), forms
 
 
+@pytest.mark.parametrize("path", ["/ui/jobs", "/ui/webhooks"])
+def test_an_owners_and_admins_page_hides_its_controls_until_the_api_lets_the_user_in(
+    client: TestClient[Any], path: str
+) -> None:
+    """A manager or a member would otherwise see (and could press) admin controls until the
+    first answer, a 403, replaced them by the not-allowed state."""
+    assert re.search(r'<div id="content" hidden>', client.get(path).text)
+
+
 @pytest.mark.parametrize(("path", "content_type"), ASSETS.items())
 def test_assets_are_served_with_their_content_type(
     client: TestClient[Any], path: str, content_type: str

@@ -24,7 +24,7 @@ function describe(status, problem, retryAfter) {
   if (Array.isArray(problem?.errors) && problem.errors.length) {
     text += ` (${problem.errors.map((e) => [e.key, e.message].filter(Boolean).join(": ")).join("; ")})`;
   }
-  if (retryAfter) text += ` Try again in ${retryAfter} s.`;
+  if (retryAfter) text = `${text.replace(/[\s.]*$/, "")}. Try again in ${retryAfter} s.`;
   return text;
 }
 
@@ -54,6 +54,11 @@ export function signedIn() {
 
 export function enrolling() {
   return !signedIn() && sessionStorage.getItem(KEYS.enrollment) !== null;
+}
+
+/** Keep `user` as the signed-in user (its role may have changed since sign-in). */
+export function rememberUser(user) {
+  sessionStorage.setItem(KEYS.user, JSON.stringify(user));
 }
 
 export function currentUser() {

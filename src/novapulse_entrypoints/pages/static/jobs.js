@@ -3,7 +3,7 @@
 
 import { api } from "./api.js";
 import { badge, busy, byId, el, ms, num, percent, say, showRows, table, when } from "./dom.js";
-import { showForbidden, startPage } from "./shell.js";
+import { guarded, showContent, showForbidden, startPage } from "./shell.js";
 
 const PAGE = 25;
 const AUTO_MS = 5000;
@@ -133,8 +133,8 @@ function autoRefresh(on) {
     : null;
 }
 
-const user = startPage();
-byId("refresh").addEventListener("click", (e) => busy(e.currentTarget, message, refresh));
+startPage();
+byId("refresh").addEventListener("click", (e) => busy(e.currentTarget, message, guarded(refresh)));
 byId("auto-refresh").addEventListener("change", (e) => autoRefresh(e.currentTarget.checked));
 byId("filter-form").addEventListener("submit", (e) => {
   e.preventDefault();
@@ -150,7 +150,9 @@ byId("first-page").addEventListener("click", (e) => {
   busy(e.currentTarget, message, loadJobs);
 });
 byId("requeue").addEventListener("click", requeueOne);
-refresh().catch((error) => {
+refresh().then(showContent, (error) => {
   autoRefresh(false);
-  if (!showForbidden(error, user)) say(message, error.message, "error");
+  if (showForbidden(error)) return;
+  showContent();
+  say(message, error.message, "error");
 });

@@ -2,14 +2,14 @@
 
 import { api } from "./api.js";
 import { badge, busy, byId, el, ms, num, say, showRows, table, when } from "./dom.js";
-import { showForbidden, startPage } from "./shell.js";
+import { guarded, showContent, showForbidden, startPage } from "./shell.js";
 
 const PAGE = 50;
 const POLL_MS = 2000;
 const POLL_TIMES = 15;
 const message = byId("message");
 const detailMessage = byId("detail-message");
-let user = null;
+
 let endpointsAfter = null;
 let selected = null;
 let deliveriesAfter = null;
@@ -101,6 +101,7 @@ async function create(event) {
 // One endpoint
 
 function select(endpoint) {
+  if (selected?.id !== endpoint.id) byId("delivery-status").value = "";
   selected = endpoint;
   byId("detail-title").textContent = `Endpoint ${endpoint.url}`;
   byId("edit-url").value = endpoint.url;
@@ -201,7 +202,7 @@ async function loadDeliveries(more = false, polled = false) {
     headers: ["Created", "Event", "Status", { label: "Attempts", num: true }, { label: "Last status", num: true }, "Last error", ""],
     rows: page.items.map(deliveryRow),
     more,
-    empty: "No deliveries yet.",
+    empty: byId("delivery-status").value ? `No ${byId("delivery-status").value} deliveries.` : "No deliveries yet.",
   });
   if (!more && page.items.some((d) => d.status === "pending") && polls < POLL_TIMES) {
     pollTimer = setTimeout(() => loadDeliveries(false, true).catch(() => {}), POLL_MS);
@@ -249,8 +250,8 @@ async function redeliver(event, delivery) {
 
 // Start
 
-user = startPage();
-byId("reload").addEventListener("click", (e) => busy(e.currentTarget, message, () => loadEndpoints()));
+startPage();
+byId("reload").addEventListener("click", (e) => busy(e.currentTarget, message, guarded(() => loadEndpoints())));
 byId("more-endpoints").addEventListener("click", (e) => busy(e.currentTarget, message, () => loadEndpoints(true)));
 byId("create-form").addEventListener("submit", create);
 byId("secret-stored").addEventListener("click", forgetSecret);
@@ -264,6 +265,8 @@ byId("delivery-status").addEventListener("change", () => loadDeliveries().catch(
 byId("reload-deliveries").addEventListener("click", (e) => busy(e.currentTarget, detailMessage, () => loadDeliveries()));
 byId("endpoint-attempts").addEventListener("click", (e) => busy(e.currentTarget, detailMessage, showEndpointAttempts));
 byId("more-deliveries").addEventListener("click", (e) => busy(e.currentTarget, detailMessage, () => loadDeliveries(true)));
-loadEndpoints().catch((error) => {
-  if (!showForbidden(error, user)) say(message, error.message, "error");
+loadEndpoints().then(showContent, (error) => {
+  if (showForbidden(error)) return;
+  showContent();
+  say(message, error.message, "error");
 });
