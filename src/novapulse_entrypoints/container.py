@@ -245,9 +245,7 @@ class Container(containers.DeclarativeContainer):
     user_store = providers.Selector(
         store_backend,
         memory=providers.Singleton(InMemoryUserStore),
-        mongo=providers.Singleton(
-            _mongo, "BeanieUserStore", analytics_reads=settings.provided.mongo_analytics_reads
-        ),
+        mongo=providers.Singleton(_mongo, "BeanieUserStore"),
     )
     department_store = providers.Selector(
         store_backend,

@@ -111,8 +111,9 @@ class Settings:
     """Largest request body accepted; larger ones get 413."""
 
     mongo_analytics_reads: str = "secondaryPreferred"
-    """Where MongoDB aggregations read (the company stats, the job dashboard's counts and
-    throughput): a read preference name; the seed sends analytics to the read replicas."""
+    """Where MongoDB aggregations read (the department sizes of the company stats, the job
+    dashboard's counts and throughput): a read preference name; the seed sends analytics to
+    the read replicas."""
 
     redis_url: str | None = None
     """Redis URL. Set: the job broker is Redis and `novapulse worker` processes serve it (and

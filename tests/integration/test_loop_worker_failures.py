@@ -420,3 +420,94 @@ def test_a_retry_set_aside_in_an_outage_is_not_run_here_once_another_worker_took
         broker.do_fetch = do_fetch  # type: ignore[method-assign]
         group.stop(5, cleanup=lambda: composition.stop(services))
     assert len(calls) == 1
+
+
+def test_a_delayed_retry_survives_one_failed_move_on_the_stub_broker() -> None:
+    """The stub consumer cannot hand messages back: the held retry must stay held."""
+    services = _services(NOVAPULSE_QUEUE_REPORT_BACKOFF_BASE_SECONDS="1")
+    calls: list[Mapping[str, object]] = []
+
+    async def fails_once(payload: Mapping[str, object]) -> None:
+        calls.append(payload)
+        if len(calls) == 1:
+            raise RuntimeError("transient")
+
+    services.tasks().register("test.fails_once", QueueName.REPORT, fails_once)
+    broker = services.broker()
+    enqueue, refused = broker.enqueue, []
+
+    def once_refused(message: Any, *, delay: int | None = None) -> Any:
+        # the delayed consumer moving the due retry to its queue: refused once (a middleware
+        # error, say); Dramatiq's thread restarts its consumer
+        if delay is None and "retries" in message.options and not refused:
+            refused.append(message.message_id)
+            raise RuntimeError("refused once")
+        return enqueue(message, delay=delay)
+
+    broker.enqueue = once_refused  # type: ignore[method-assign]
+    group = _started(services)
+    try:
+        _on_loop(group, services.jobs().enqueue("test.fails_once", {}))
+        eventually(lambda: refused, lambda r: len(r) == 1, "the due retry's move was refused")
+        eventually(
+            lambda: _states(group, services),
+            lambda s: s == {JobState.COMPLETED: 1},
+            "the retry runs after the consumer's restart (3 s)",
+            seconds=15,
+        )
+    finally:
+        broker.enqueue = enqueue  # type: ignore[method-assign]
+        group.stop(5, cleanup=lambda: composition.stop(services))
+    assert len(calls) == 2
+
+
+def test_every_retry_runs_after_a_flapping_redis(on_redis: dict[str, str]) -> None:
+    """Redis answers a fetch of delayed retries, then fails the hand-back of those set aside:
+    the batch just fetched must not be dropped (unacknowledged under this living worker,
+    nothing would ever hand it back)."""
+    services = _services(**on_redis, NOVAPULSE_QUEUE_REPORT_BACKOFF_BASE_SECONDS="1")
+    calls: list[object] = []
+
+    async def fails_once(payload: Mapping[str, object]) -> None:
+        calls.append(payload["n"])
+        if calls.count(payload["n"]) == 1:
+            raise RuntimeError("transient")
+
+    services.tasks().register("test.fails_once", QueueName.REPORT, fails_once)
+    broker, down, requeue_fails = services.broker(), threading.Event(), threading.Event()
+    do_fetch, do_requeue = broker.do_fetch, broker.do_requeue
+
+    def fetch(queue_name: str, count: int) -> Any:
+        if queue_name.endswith(".DQ") and down.is_set():
+            raise redis.ConnectionError("Redis is away")
+        return do_fetch(queue_name, count)
+
+    def requeue(queue_name: str, *message_ids: str) -> Any:
+        if requeue_fails.is_set():
+            requeue_fails.clear()
+            raise redis.ConnectionError("Redis went away again")
+        return do_requeue(queue_name, *message_ids)
+
+    broker.do_fetch, broker.do_requeue = fetch, requeue  # type: ignore[method-assign]
+    group = _started(services)
+    try:
+        (worker,) = group._workers
+        dq = next(name for name in worker.consumers if name.endswith(".DQ"))
+        _on_loop(group, services.jobs().enqueue("test.fails_once", {"n": 0}))
+        eventually(lambda: worker.consumers[dq].delay_queue.qsize(), lambda n: n == 1, "held")
+        down.set()  # job 0's retry is set aside
+        eventually(lambda: worker.consumers[dq]._set_aside, lambda s: len(s) == 1, "set aside")
+        for n in (1, 2):  # their retries wait on the DQ list in Redis meanwhile
+            _on_loop(group, services.jobs().enqueue("test.fails_once", {"n": n}))
+        eventually(lambda: calls.count(1) + calls.count(2), lambda c: c == 2, "1 and 2 ran once")
+        requeue_fails.set()  # Redis answers the next fetch, then fails the hand-back once
+        down.clear()
+        eventually(
+            lambda: _states(group, services),
+            lambda s: s == {JobState.COMPLETED: 3},
+            "every retry ran",
+            seconds=25,
+        )
+    finally:
+        broker.do_fetch, broker.do_requeue = do_fetch, do_requeue  # type: ignore[method-assign]
+        group.stop(5, cleanup=lambda: composition.stop(services))

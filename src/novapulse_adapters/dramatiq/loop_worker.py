@@ -16,7 +16,7 @@ from dramatiq import Broker, Worker
 from dramatiq.broker import MessageProxy
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.common import current_millis, iter_queue, join_all, q_name
-from dramatiq.errors import BrokerError, ConnectionClosed
+from dramatiq.errors import BrokerError
 from dramatiq.worker import ConsumerThread
 
 from novapulse_adapters.dramatiq.attempts import Attempts, Settlement, Verdict
@@ -304,16 +304,20 @@ class _KeepingConsumer(ConsumerThread):
     raises redis-py's error, which Dramatiq does not catch there, and the thread dies (a
     Redis restart ended every worker's delayed retries: none ran again while the worker
     lived, since they stay unacknowledged under it in Redis, where no other worker takes
-    them). Here the held messages are set aside instead, and handed back to the broker (to
-    their delay queue, eta kept) once it answers again; the broker takes back only those
-    still unacknowledged under this worker, so one that another worker took over meanwhile
-    (this one's heartbeat lapsed in a long outage) does not run twice. A delayed message
-    whose move to its queue failed stays delayed. A stop hands them back as Dramatiq does."""
+    them). Here, on Redis, the held messages are set aside instead and handed back to their
+    delay queue (eta kept) once Redis answers; Redis takes back only those still
+    unacknowledged under this worker, so one that another worker took over meanwhile (this
+    one's heartbeat lapsed in a long outage) does not run twice. A hand-back that fails is
+    tried again on the next pass, without abandoning the messages just fetched. On the stub
+    broker, whose consumer cannot hand anything back, the held messages simply stay held. A
+    delayed message whose move to its queue failed stays delayed. A stop hands them back as
+    Dramatiq does."""
 
     def __init__(self, **options: Any) -> None:
         self._delayed: queue.PriorityQueue[Any] | None = None
         self._set_aside: list[MessageProxy] = []
         super().__init__(**options)
+        self._hands_back = not isinstance(self.broker, StubBroker)
 
     @property
     def delay_queue(self) -> queue.PriorityQueue[Any]:
@@ -323,7 +327,8 @@ class _KeepingConsumer(ConsumerThread):
     @delay_queue.setter
     def delay_queue(self, fresh: queue.PriorityQueue[Any]) -> None:
         if self._delayed is not None:  # Dramatiq's reset after a connection error
-            self._set_aside.extend(i.message for i in iter_queue(self._delayed))  # type: ignore[no-untyped-call]
+            self._set_aside_held()
+            return
         self._delayed = fresh
 
     def close(self) -> None:
@@ -336,11 +341,15 @@ class _KeepingConsumer(ConsumerThread):
                     self.consumer.requeue(self._set_aside)
                 super().close()
                 return
-            self._set_aside.extend(i.message for i in iter_queue(self.delay_queue))  # type: ignore[no-untyped-call]
+            self._set_aside_held()
             if self.consumer is not None:
                 self.consumer.close()
         except Exception as error:
             self.logger.warning("the consumer of %s closed with %r", self.queue_name, error)
+
+    def _set_aside_held(self) -> None:
+        if self._hands_back:
+            self._set_aside.extend(i.message for i in iter_queue(self.delay_queue))  # type: ignore[no-untyped-call]
 
     def handle_delayed_messages(self) -> None:
         """Hand back what was set aside; then move each delayed message whose time has come
@@ -348,8 +357,9 @@ class _KeepingConsumer(ConsumerThread):
         if self._set_aside and self.consumer is not None:
             try:
                 self.consumer.requeue(self._set_aside)
-            except redis.ConnectionError as error:
-                raise ConnectionClosed(error) from None  # type: ignore[no-untyped-call]
+            except redis.RedisError as error:  # Redis flaps: try again on the next pass
+                self.logger.warning("delayed messages not handed back yet: %s", error)
+                return
             self._set_aside.clear()
         delayed = self.delay_queue
         for item in iter_queue(delayed):  # type: ignore[no-untyped-call]

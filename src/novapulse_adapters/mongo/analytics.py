@@ -1,6 +1,8 @@
 """Aggregations on the read replicas (the seed's MongoDB "Replication": "Read replicas for
-analytics/aggregations"): the company stats and the job dashboard's counts and throughput,
-which may lag the primary by the replication delay (the stats are cached 60 s anyway)."""
+analytics/aggregations"): the department sizes of the company stats and the job dashboard's
+counts and throughput, which may lag the primary by the replication delay (the stats are
+cached 60 s anyway). Nothing a rule decides on reads there: the count of a company's owners
+by role, which guards its last owner, stays on the primary."""
 
 from __future__ import annotations
 

@@ -104,11 +104,9 @@ class BeanieCompanyStore:
 
 
 class BeanieUserStore:
-    """`UserStore` on the `users` collection; a unique index keeps emails unique. Counting by
-    role reads where `analytics_reads` says (see `analytics`)."""
-
-    def __init__(self, *, analytics_reads: str = DEFAULT_ANALYTICS_READS) -> None:
-        self._analytics = read_preference(analytics_reads)
+    """`UserStore` on the `users` collection; a unique index keeps emails unique. Every read
+    is the primary's: counting by role also guards the company's last active owner, which
+    must see the latest writes (a secondary would let two removals leave no owner)."""
 
     async def add(self, user: User) -> None:
         with translated(_USER_DUPLICATES, _USER_INDEXES):
@@ -163,7 +161,7 @@ class BeanieUserStore:
             {"$group": {"_id": "$role", "count": {"$sum": 1}}},
         ]
         with translated(_USER_DUPLICATES, _USER_INDEXES):
-            rows = await aggregate(UserDocument, pipeline, self._analytics)
+            rows = await UserDocument.aggregate(pipeline).to_list()
         counts = {Role(row["_id"]): int(row["count"]) for row in rows}
         return {role: counts.get(role, 0) for role in Role}
 

@@ -31,6 +31,11 @@ export function clear(box) {
   box.textContent = "";
 }
 
+/** Clear `box` when it shows an error (a notice stays). */
+export function clearError(box) {
+  if (box.classList.contains("error")) clear(box);
+}
+
 export function when(iso) {
   return iso ? new Date(iso).toLocaleString() : "—";
 }

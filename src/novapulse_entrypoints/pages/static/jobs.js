@@ -126,15 +126,18 @@ async function refresh() {
 
 function autoRefresh(on) {
   clearInterval(timer);
+  byId("auto-refresh").checked = on;
   timer = on
     ? setInterval(() => {
-        if (!document.hidden) refresh().catch((error) => say(message, error.message, "error"));
+        if (!document.hidden) guardedRefresh().catch((error) => say(message, error.message, "error"));
       }, AUTO_MS)
     : null;
 }
 
+const guardedRefresh = guarded(refresh, () => autoRefresh(false));
+
 startPage();
-byId("refresh").addEventListener("click", (e) => busy(e.currentTarget, message, guarded(refresh)));
+byId("refresh").addEventListener("click", (e) => busy(e.currentTarget, message, guardedRefresh));
 byId("auto-refresh").addEventListener("change", (e) => autoRefresh(e.currentTarget.checked));
 byId("filter-form").addEventListener("submit", (e) => {
   e.preventDefault();

@@ -2,7 +2,7 @@
 // Also the landing page of an enrol-only token (the company requires MFA for the user's role).
 
 import { api, enrolling, saveSession } from "./api.js";
-import { byId, clear, say, when } from "./dom.js";
+import { byId, clearError, say, when } from "./dom.js";
 import { startPage } from "./shell.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -58,7 +58,7 @@ async function startSetup(event) {
   event.preventDefault();
   const button = event.submitter ?? byId("start-setup");
   button.disabled = true;
-  clear(message);
+  clearError(message);
   try {
     const setup = await api("POST", "/api/v1/auth/mfa/setup", setupBody(), ENROLLING);
     byId("setup-password").value = "";
@@ -80,7 +80,7 @@ async function submit(event, run) {
   event.preventDefault();
   const button = event.submitter;
   button.disabled = true;
-  clear(message);
+  clearError(message);
   try {
     await run();
     event.target.reset();

@@ -43,10 +43,12 @@ export function showContent() {
   byId("content").hidden = false;
 }
 
-/** `load`, wrapped so that a 403 shows the not-allowed state instead of an error message. */
-export function guarded(load) {
+/** `load`, wrapped so that a 403 shows the not-allowed state instead of an error message
+ * (and calls `onForbidden`, to stop what would ask again). */
+export function guarded(load, onForbidden = () => {}) {
   return () =>
     load().catch((error) => {
       if (!showForbidden(error)) throw error;
+      onForbidden();
     });
 }
