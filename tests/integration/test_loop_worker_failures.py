@@ -326,43 +326,74 @@ def test_a_stop_ends_while_redis_cannot_settle_a_finished_job(on_redis: dict[str
         broker.do_ack = do_ack  # type: ignore[method-assign]
 
 
+class FailsOnce:
+    """A report task whose first call with each payload fails (a transient error)."""
+
+    def __init__(self) -> None:
+        self.calls: list[Mapping[str, object]] = []
+
+    async def __call__(self, payload: Mapping[str, object]) -> None:
+        self.calls.append(payload)
+        if self.calls.count(payload) == 1:
+            raise RuntimeError("transient")
+
+
+def _retried_once(**settings: str) -> tuple[composition.Container, FailsOnce]:
+    """Services whose `test.fails_once` report jobs fail once, retried after about 1 s."""
+    services = _services(**settings, NOVAPULSE_QUEUE_REPORT_BACKOFF_BASE_SECONDS="1")
+    task = FailsOnce()
+    services.tasks().register("test.fails_once", QueueName.REPORT, task)
+    return services, task
+
+
+class RedisAway:
+    """Patches the broker: while `away` is set, delayed consumers' fetches fail as if Redis
+    were gone, and so do hand-backs while `requeues_fail` is set (one only, with `once`)."""
+
+    def __init__(self, broker: Any, *, once: bool = False) -> None:
+        self.away, self.requeues_fail = threading.Event(), threading.Event()
+        self._broker, self._once = broker, once
+        self._fetch, self._requeue = broker.do_fetch, broker.do_requeue
+        broker.do_fetch, broker.do_requeue = self._fetch_unless_away, self._requeue_unless_away
+
+    def _fetch_unless_away(self, queue_name: str, count: int) -> Any:
+        if queue_name.endswith(".DQ") and self.away.is_set():
+            raise redis.ConnectionError("Redis is away")
+        return self._fetch(queue_name, count)
+
+    def _requeue_unless_away(self, queue_name: str, *message_ids: str) -> Any:
+        if self.requeues_fail.is_set():
+            if self._once:
+                self.requeues_fail.clear()
+            raise redis.ConnectionError("Redis is away")
+        return self._requeue(queue_name, *message_ids)
+
+    def restore(self) -> None:
+        self._broker.do_fetch, self._broker.do_requeue = self._fetch, self._requeue
+
+
+def _held(group: WorkerGroup) -> Any:
+    """The delayed consumer of the report queue's worker."""
+    (worker,) = group._workers
+    return next(c for name, c in worker.consumers.items() if name.endswith(".DQ"))
+
+
 def test_a_retry_waiting_out_its_backoff_runs_after_its_consumer_lost_redis(
     on_redis: dict[str, str],
 ) -> None:
-    services = _services(**on_redis, NOVAPULSE_QUEUE_REPORT_BACKOFF_BASE_SECONDS="1")
-    calls: list[Mapping[str, object]] = []
-
-    async def fails_once(payload: Mapping[str, object]) -> None:
-        calls.append(payload)
-        if len(calls) == 1:
-            raise RuntimeError("transient")
-
-    services.tasks().register("test.fails_once", QueueName.REPORT, fails_once)
-    broker, down = services.broker(), threading.Event()
-    do_fetch, do_requeue = broker.do_fetch, broker.do_requeue
-
-    def fetch(queue_name: str, count: int) -> Any:
-        if queue_name.endswith(".DQ") and down.is_set():
-            raise redis.ConnectionError("Redis is restarting")
-        return do_fetch(queue_name, count)
-
-    def requeue(queue_name: str, *message_ids: str) -> Any:
-        if down.is_set():
-            raise redis.ConnectionError("Redis is restarting")
-        return do_requeue(queue_name, *message_ids)
-
-    broker.do_fetch = fetch  # type: ignore[method-assign]
-    broker.do_requeue = requeue  # type: ignore[method-assign]
+    services, task = _retried_once(**on_redis)
+    redis_away = RedisAway(services.broker())
     group = _started(services)
     try:
         _on_loop(group, services.jobs().enqueue("test.fails_once", {}))
-        (worker,) = group._workers
-        held = worker.consumers[f"{_report_queue(services)}.DQ"].delay_queue
+        held = _held(group).delay_queue
         eventually(held.qsize, lambda n: n == 1, "the retry waits in the delayed consumer")
 
-        down.set()  # its next fetch fails, and so would handing the retry back to Redis
+        redis_away.away.set()  # its next fetch fails, and so would handing the retry back
+        redis_away.requeues_fail.set()
         time.sleep(1)
-        down.clear()  # back before Dramatiq's thread restarts its consumer (3 s)
+        redis_away.away.clear()  # back before Dramatiq's thread restarts its consumer (3 s)
+        redis_away.requeues_fail.clear()
         eventually(
             lambda: _states(group, services),
             lambda s: s == {JobState.COMPLETED: 1},
@@ -370,9 +401,9 @@ def test_a_retry_waiting_out_its_backoff_runs_after_its_consumer_lost_redis(
             seconds=15,
         )
     finally:
-        broker.do_fetch, broker.do_requeue = do_fetch, do_requeue  # type: ignore[method-assign]
+        redis_away.restore()
         group.stop(5, cleanup=lambda: composition.stop(services))
-    assert len(calls) == 2
+    assert len(task.calls) == 2
 
 
 def test_a_retry_set_aside_in_an_outage_is_not_run_here_once_another_worker_took_it_over(
@@ -381,58 +412,34 @@ def test_a_retry_set_aside_in_an_outage_is_not_run_here_once_another_worker_took
     """In an outage longer than the heartbeat timeout, another worker puts this one's
     unacknowledged messages back and runs them: the copy this worker set aside must not run
     too (a kept in-memory copy did, once due)."""
-    services = _services(**on_redis, NOVAPULSE_QUEUE_REPORT_BACKOFF_BASE_SECONDS="1")
-    calls: list[Mapping[str, object]] = []
-
-    async def fails_once(payload: Mapping[str, object]) -> None:
-        calls.append(payload)
-        if len(calls) == 1:
-            raise RuntimeError("transient")
-
-    services.tasks().register("test.fails_once", QueueName.REPORT, fails_once)
-    broker, down = services.broker(), threading.Event()
-    do_fetch = broker.do_fetch
-
-    def fetch(queue_name: str, count: int) -> Any:
-        if queue_name.endswith(".DQ") and down.is_set():
-            raise redis.ConnectionError("Redis is away")
-        return do_fetch(queue_name, count)
-
-    broker.do_fetch = fetch  # type: ignore[method-assign]
+    services, task = _retried_once(**on_redis)
+    broker = services.broker()
+    redis_away = RedisAway(broker)
     group = _started(services)
     try:
         _on_loop(group, services.jobs().enqueue("test.fails_once", {}))
-        (worker,) = group._workers
-        delayed = f"{_report_queue(services)}.DQ"
-        held = worker.consumers[delayed].delay_queue
+        consumer = _held(group)
+        held = consumer.delay_queue
         eventually(held.qsize, lambda n: n == 1, "the retry waits in the delayed consumer")
         message_id = held.queue[0].message.options["redis_message_id"]
 
-        down.set()
+        redis_away.away.set()
         eventually(held.qsize, lambda n: n == 0, "the consumer lost Redis and set it aside")
-        acks = f"{broker.namespace}:__acks__.{broker.broker_id}.{delayed}"
+        acks = f"{broker.namespace}:__acks__.{broker.broker_id}.{consumer.queue_name}"
         with redis.Redis.from_url(on_redis["NOVAPULSE_REDIS_URL"]) as client:
             assert client.srem(acks, message_id) == 1  # another worker's maintenance took it
-        down.clear()
+        redis_away.away.clear()
 
         time.sleep(6)  # the restart (3 s), then past the retry's time (at most 1 s)
     finally:
-        broker.do_fetch = do_fetch  # type: ignore[method-assign]
+        redis_away.restore()
         group.stop(5, cleanup=lambda: composition.stop(services))
-    assert len(calls) == 1
+    assert len(task.calls) == 1
 
 
 def test_a_delayed_retry_survives_one_failed_move_on_the_stub_broker() -> None:
     """The stub consumer cannot hand messages back: the held retry must stay held."""
-    services = _services(NOVAPULSE_QUEUE_REPORT_BACKOFF_BASE_SECONDS="1")
-    calls: list[Mapping[str, object]] = []
-
-    async def fails_once(payload: Mapping[str, object]) -> None:
-        calls.append(payload)
-        if len(calls) == 1:
-            raise RuntimeError("transient")
-
-    services.tasks().register("test.fails_once", QueueName.REPORT, fails_once)
+    services, task = _retried_once()
     broker = services.broker()
     enqueue, refused = broker.enqueue, []
 
@@ -458,50 +465,31 @@ def test_a_delayed_retry_survives_one_failed_move_on_the_stub_broker() -> None:
     finally:
         broker.enqueue = enqueue  # type: ignore[method-assign]
         group.stop(5, cleanup=lambda: composition.stop(services))
-    assert len(calls) == 2
+    assert len(task.calls) == 2
 
 
 def test_every_retry_runs_after_a_flapping_redis(on_redis: dict[str, str]) -> None:
     """Redis answers a fetch of delayed retries, then fails the hand-back of those set aside:
     the batch just fetched must not be dropped (unacknowledged under this living worker,
     nothing would ever hand it back)."""
-    services = _services(**on_redis, NOVAPULSE_QUEUE_REPORT_BACKOFF_BASE_SECONDS="1")
-    calls: list[object] = []
-
-    async def fails_once(payload: Mapping[str, object]) -> None:
-        calls.append(payload["n"])
-        if calls.count(payload["n"]) == 1:
-            raise RuntimeError("transient")
-
-    services.tasks().register("test.fails_once", QueueName.REPORT, fails_once)
-    broker, down, requeue_fails = services.broker(), threading.Event(), threading.Event()
-    do_fetch, do_requeue = broker.do_fetch, broker.do_requeue
-
-    def fetch(queue_name: str, count: int) -> Any:
-        if queue_name.endswith(".DQ") and down.is_set():
-            raise redis.ConnectionError("Redis is away")
-        return do_fetch(queue_name, count)
-
-    def requeue(queue_name: str, *message_ids: str) -> Any:
-        if requeue_fails.is_set():
-            requeue_fails.clear()
-            raise redis.ConnectionError("Redis went away again")
-        return do_requeue(queue_name, *message_ids)
-
-    broker.do_fetch, broker.do_requeue = fetch, requeue  # type: ignore[method-assign]
+    services, task = _retried_once(**on_redis)
+    redis_away = RedisAway(services.broker(), once=True)
     group = _started(services)
     try:
-        (worker,) = group._workers
-        dq = next(name for name in worker.consumers if name.endswith(".DQ"))
+        consumer = _held(group)
         _on_loop(group, services.jobs().enqueue("test.fails_once", {"n": 0}))
-        eventually(lambda: worker.consumers[dq].delay_queue.qsize(), lambda n: n == 1, "held")
-        down.set()  # job 0's retry is set aside
-        eventually(lambda: worker.consumers[dq]._set_aside, lambda s: len(s) == 1, "set aside")
+        eventually(lambda: consumer.delay_queue.qsize(), lambda n: n == 1, "held")
+        redis_away.away.set()  # job 0's retry is set aside
+        eventually(lambda: consumer._set_aside, lambda s: len(s) == 1, "set aside")
         for n in (1, 2):  # their retries wait on the DQ list in Redis meanwhile
             _on_loop(group, services.jobs().enqueue("test.fails_once", {"n": n}))
-        eventually(lambda: calls.count(1) + calls.count(2), lambda c: c == 2, "1 and 2 ran once")
-        requeue_fails.set()  # Redis answers the next fetch, then fails the hand-back once
-        down.clear()
+        eventually(
+            lambda: task.calls.count({"n": 1}) + task.calls.count({"n": 2}),
+            lambda c: c == 2,
+            "1 and 2 ran once",
+        )
+        redis_away.requeues_fail.set()  # Redis answers the next fetch, fails one hand-back
+        redis_away.away.clear()
         eventually(
             lambda: _states(group, services),
             lambda s: s == {JobState.COMPLETED: 3},
@@ -509,5 +497,5 @@ def test_every_retry_runs_after_a_flapping_redis(on_redis: dict[str, str]) -> No
             seconds=25,
         )
     finally:
-        broker.do_fetch, broker.do_requeue = do_fetch, do_requeue  # type: ignore[method-assign]
+        redis_away.restore()
         group.stop(5, cleanup=lambda: composition.stop(services))
