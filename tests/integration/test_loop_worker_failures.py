@@ -499,3 +499,132 @@ def test_every_retry_runs_after_a_flapping_redis(on_redis: dict[str, str]) -> No
     finally:
         redis_away.restore()
         group.stop(5, cleanup=lambda: composition.stop(services))
+
+
+def test_retries_fetched_with_one_whose_move_fails_all_run(on_redis: dict[str, str]) -> None:
+    """Dramatiq drops a consumer on an error with the messages it fetched and did not hand on
+    yet; unacknowledged under this living worker, nothing would hand them back."""
+    services, task = _retried_once(**on_redis)
+    broker = services.broker()
+    fetch, enqueue = broker.do_fetch, broker.enqueue
+    hold, refuse = threading.Event(), threading.Event()
+    hold.set()
+    refused: list[str] = []
+
+    def held_fetch(queue_name: str, count: int) -> Any:
+        if queue_name.endswith(".DQ") and hold.is_set():
+            return []  # the three retries pile up on the delay queue in Redis
+        return fetch(queue_name, count)
+
+    def blip(message: Any, *, delay: int | None = None) -> Any:
+        if delay is None and refuse.is_set():  # the delayed consumer moving a due retry
+            refuse.clear()
+            refused.append(message.message_id)
+            raise redis.ConnectionError("Redis blipped")
+        return enqueue(message, delay=delay)
+
+    broker.do_fetch, broker.enqueue = held_fetch, blip  # type: ignore[method-assign]
+    group = _started(services)
+    try:
+        for n in range(3):
+            _on_loop(group, services.jobs().enqueue("test.fails_once", {"n": n}))
+        eventually(lambda: len(task.calls), lambda c: c == 3, "every first attempt failed")
+        refuse.set()
+        hold.clear()  # one fetch takes all three retries; the first one's move blips
+        eventually(lambda: refused, lambda r: len(r) == 1, "a move was refused")
+        eventually(
+            lambda: _states(group, services),
+            lambda s: s == {JobState.COMPLETED: 3},
+            "every retry ran",
+            seconds=20,
+        )
+    finally:
+        broker.do_fetch, broker.enqueue = fetch, enqueue  # type: ignore[method-assign]
+        group.stop(5, cleanup=lambda: composition.stop(services))
+
+
+def test_a_retry_whose_hand_back_answer_was_lost_runs_once(on_redis: dict[str, str]) -> None:
+    """The hand-back ran, its answer did not come: the retry is fetched again, held, and must
+    not be handed back a second time (it would then run twice)."""
+    services, task = _retried_once(**on_redis)
+    broker = services.broker()
+    requeue = broker.do_requeue
+    redis_away = RedisAway(broker)
+    lost: list[tuple[str, ...]] = []
+
+    def answer_lost_once(queue_name: str, *message_ids: str) -> Any:
+        result = requeue(queue_name, *message_ids)  # Redis runs it...
+        if not lost:
+            lost.append(message_ids)
+            raise redis.TimeoutError("Timeout reading from socket")  # ...its answer is lost
+        return result
+
+    broker.do_requeue = answer_lost_once  # type: ignore[method-assign]
+    group = _started(services)
+    try:
+        consumer = _held(group)
+        _on_loop(group, services.jobs().enqueue("test.fails_once", {}))
+        eventually(consumer.delay_queue.qsize, lambda n: n == 1, "the retry is held")
+        redis_away.away.set()
+        eventually(lambda: consumer._set_aside, lambda s: len(s) == 1, "set aside")
+        redis_away.away.clear()
+        eventually(
+            lambda: _states(group, services),
+            lambda s: s == {JobState.COMPLETED: 1},
+            "the retry ran",
+            seconds=15,
+        )
+        time.sleep(3)  # room for a second copy to run
+    finally:
+        redis_away.restore()
+        group.stop(5, cleanup=lambda: composition.stop(services))
+    assert lost
+    assert len(task.calls) == 2
+
+
+def test_a_worker_can_still_be_joined_after_an_outage(on_redis: dict[str, str]) -> None:
+    """Dramatiq's `Worker.join` waits for the delay queues: messages set aside leave them."""
+    services, _ = _retried_once(**on_redis)
+    redis_away = RedisAway(services.broker())
+    group = _started(services)
+    try:
+        consumer = _held(group)
+        (worker,) = group._workers
+        _on_loop(group, services.jobs().enqueue("test.fails_once", {}))
+        eventually(consumer.delay_queue.qsize, lambda n: n == 1, "the retry is held")
+        redis_away.away.set()
+        eventually(lambda: consumer._set_aside, lambda s: len(s) == 1, "set aside")
+        redis_away.away.clear()
+        eventually(
+            lambda: _states(group, services),
+            lambda s: s == {JobState.COMPLETED: 1},
+            "the retry ran",
+            seconds=15,
+        )
+        joiner = threading.Thread(target=worker.join, daemon=True)
+        joiner.start()
+        joiner.join(5)
+        assert not joiner.is_alive(), "Worker.join hangs"
+    finally:
+        redis_away.restore()
+        group.stop(5, cleanup=lambda: composition.stop(services))
+
+
+def test_a_retry_held_at_a_stop_on_the_stub_broker_runs_in_the_next_worker() -> None:
+    services, task = _services(NOVAPULSE_QUEUE_REPORT_BACKOFF_BASE_SECONDS="3"), FailsOnce()
+    services.tasks().register("test.fails_once", QueueName.REPORT, task)
+    group = _started(services)
+    _on_loop(group, services.jobs().enqueue("test.fails_once", {}))
+    eventually(lambda: _held(group).delay_queue.qsize(), lambda n: n == 1, "the retry is held")
+    group.stop(1)
+    again = _started(services)
+    try:
+        eventually(
+            lambda: _states(again, services),
+            lambda s: s == {JobState.COMPLETED: 1},
+            "the next worker runs the retry",
+            seconds=15,
+        )
+    finally:
+        again.stop(5, cleanup=lambda: composition.stop(services))
+    assert len(task.calls) == 2

@@ -12,7 +12,7 @@ from collections.abc import Collection
 from typing import Any
 
 import redis
-from dramatiq import Broker, Worker
+from dramatiq import Broker, Message, Worker
 from dramatiq.broker import MessageProxy
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.common import current_millis, iter_queue, join_all, q_name
@@ -159,10 +159,15 @@ class LoopWorker(Worker):
 
     def _return_to_stub(self) -> None:
         """The stub consumer cannot requeue: put fetched, unstarted messages back on their
-        queue ourselves (and acknowledge the fetched copies)."""
+        queue ourselves (and acknowledge the fetched copies), the delayed ones held by the
+        delay queues' consumers too (eta kept)."""
         for item in iter_queue(self.work_queue):  # type: ignore[no-untyped-call]
             self._put_back(item.message)
             self.work_queue.task_done()
+        for consumer in self.consumers.values():
+            for item in iter_queue(consumer.delay_queue):  # type: ignore[no-untyped-call]
+                self._put_back(item.message)
+                consumer.delay_queue.task_done()
 
     def _put_back(self, message: MessageProxy) -> None:
         consumer = self.consumers[message.queue_name]
@@ -304,14 +309,16 @@ class _KeepingConsumer(ConsumerThread):
     raises redis-py's error, which Dramatiq does not catch there, and the thread dies (a
     Redis restart ended every worker's delayed retries: none ran again while the worker
     lived, since they stay unacknowledged under it in Redis, where no other worker takes
-    them). Here, on Redis, the held messages are set aside instead and handed back to their
-    delay queue (eta kept) once Redis answers; Redis takes back only those still
-    unacknowledged under this worker, so one that another worker took over meanwhile (this
-    one's heartbeat lapsed in a long outage) does not run twice. A hand-back that fails is
-    tried again on the next pass, without abandoning the messages just fetched. On the stub
-    broker, whose consumer cannot hand anything back, the held messages simply stay held. A
-    delayed message whose move to its queue failed stays delayed. A stop hands them back as
-    Dramatiq does."""
+    them). On any error Dramatiq also drops the consumer with the messages it fetched but did
+    not hand on yet (its cache), unacknowledged under this worker as well. Here, on Redis,
+    both are set aside instead and handed back to their queue (eta kept) once Redis answers;
+    Redis takes back only those still unacknowledged under this worker, so one that another
+    worker took over meanwhile (this one's heartbeat lapsed in a long outage) does not run
+    twice, and one this consumer fetched again meanwhile (a hand-back whose answer was lost
+    ran after all) is struck from the set-aside. A hand-back that fails is tried again on the
+    next pass, without abandoning the messages just fetched. On the stub broker, whose
+    consumer cannot hand anything back, the held messages stay held (a stop of the worker
+    puts them back). A delayed message whose move to its queue failed stays delayed."""
 
     def __init__(self, **options: Any) -> None:
         self._delayed: queue.PriorityQueue[Any] | None = None
@@ -348,8 +355,23 @@ class _KeepingConsumer(ConsumerThread):
             self.logger.warning("the consumer of %s closed with %r", self.queue_name, error)
 
     def _set_aside_held(self) -> None:
-        if self._hands_back:
-            self._set_aside.extend(i.message for i in iter_queue(self.delay_queue))  # type: ignore[no-untyped-call]
+        """On Redis: the delayed messages held and those fetched but not handed on yet."""
+        if not self._hands_back:
+            return
+        for item in iter_queue(self.delay_queue):  # type: ignore[no-untyped-call]
+            self._set_aside.append(item.message)
+            self.delay_queue.task_done()
+        cache: list[bytes | None] = getattr(self.consumer, "message_cache", [])
+        self._set_aside.extend(MessageProxy(Message.decode(data)) for data in cache if data)
+        cache.clear()
+
+    def handle_message(self, message: MessageProxy) -> None:
+        if self._set_aside:  # fetched again: it is held now, not to be handed back
+            fetched = message.options.get("redis_message_id")
+            self._set_aside = [
+                m for m in self._set_aside if m.options.get("redis_message_id") != fetched
+            ]
+        super().handle_message(message)
 
     def handle_delayed_messages(self) -> None:
         """Hand back what was set aside; then move each delayed message whose time has come
