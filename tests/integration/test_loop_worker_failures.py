@@ -628,3 +628,109 @@ def test_a_retry_held_at_a_stop_on_the_stub_broker_runs_in_the_next_worker() -> 
     finally:
         again.stop(5, cleanup=lambda: composition.stop(services))
     assert len(task.calls) == 2
+
+
+def test_a_refetched_set_aside_retry_still_cached_is_not_handed_back_again(
+    on_redis: dict[str, str],
+) -> None:
+    """A set-aside retry fetched again (its hand-back ran, the answer was lost), still in the
+    new consumer's cache behind another message, must not be handed back a second time."""
+    services, task = _retried_once(**on_redis)
+    broker = services.broker()
+    fetch, requeue = broker.do_fetch, broker.do_requeue
+    away, hold = threading.Event(), threading.Event()
+    lost: list[tuple[str, ...]] = []
+    arm_loss = threading.Event()
+
+    def patched_fetch(queue_name: str, count: int) -> Any:
+        if queue_name.endswith(".DQ"):
+            if away.is_set():
+                raise redis.ConnectionError("Redis is away")
+            if hold.is_set():
+                return []
+        return fetch(queue_name, count)
+
+    def patched_requeue(queue_name: str, *ids: str) -> Any:
+        result = requeue(queue_name, *ids)  # Redis runs it...
+        if arm_loss.is_set() and not lost:
+            lost.append(ids)
+            hold.clear()  # the next fetch takes [B, A]: as if B's retry had just landed
+            raise redis.TimeoutError("Timeout reading from socket")  # ...its answer is lost
+        return result
+
+    broker.do_fetch, broker.do_requeue = patched_fetch, patched_requeue  # type: ignore[method-assign]
+    group = _started(services)
+    try:
+        consumer = _held(group)
+        _on_loop(group, services.jobs().enqueue("test.fails_once", {"n": "A"}))
+        eventually(consumer.delay_queue.qsize, lambda n: n == 1, "A's retry is held")
+        away.set()
+        eventually(lambda: consumer._set_aside, lambda s: len(s) == 1, "A set aside")
+        # B fails once meanwhile: its retry waits on the DQ list in Redis, ahead of A
+        _on_loop(group, services.jobs().enqueue("test.fails_once", {"n": "B"}))
+        eventually(lambda: task.calls.count({"n": "B"}), lambda c: c == 1, "B failed once")
+        hold.set()
+        arm_loss.set()
+        away.clear()
+        eventually(
+            lambda: lost, lambda x: len(x) == 1, "A's hand-back ran, answer lost", seconds=15
+        )
+        eventually(
+            lambda: _states(group, services),
+            lambda s: s == {JobState.COMPLETED: 2},
+            "both retries ran",
+            seconds=15,
+        )
+        time.sleep(4)  # room for a second copy of A
+    finally:
+        broker.do_fetch, broker.do_requeue = fetch, requeue  # type: ignore[method-assign]
+        group.stop(5, cleanup=lambda: composition.stop(services))
+    assert task.calls.count({"n": "B"}) == 2
+    assert task.calls.count({"n": "A"}) == 2, f"A ran {task.calls.count({'n': 'A'})} times"
+
+
+def test_good_messages_cached_behind_an_undecodable_one_still_run(
+    on_redis: dict[str, str],
+) -> None:
+    """An undecodable message fetched in one batch with good ones must not strand them when
+    the consumer is dropped and its cache set aside."""
+    services, done = _services(**on_redis), []  # report: concurrency 2 -> prefetch 4
+
+    async def quick(payload: Mapping[str, object]) -> None:
+        done.append(payload)
+
+    services.tasks().register("test.quick", QueueName.REPORT, quick)
+    broker = services.broker()
+    fetch, hold = broker.do_fetch, threading.Event()
+    hold.set()
+
+    def held_fetch(queue_name: str, count: int) -> Any:
+        if queue_name.endswith(".report") and hold.is_set():
+            return []
+        return fetch(queue_name, count)
+
+    broker.do_fetch = held_fetch  # type: ignore[method-assign]
+    group = _started(services)
+    name = _report_queue(services)
+    try:
+        for n in ("A", "B"):
+            _on_loop(group, services.jobs().enqueue("test.quick", {"n": n}))
+        key = f"{broker.namespace}:{name}"
+        with redis.Redis.from_url(on_redis["NOVAPULSE_REDIS_URL"]) as client:
+            a, b = client.lrange(key, 0, -1)
+            pipe = client.pipeline(transaction=True)
+            pipe.hset(f"{key}.msgs", mapping={"bad1": b"not a message", "bad2": b"{}"})
+            pipe.delete(key)
+            pipe.rpush(key, "bad1", a, "bad2", b)  # one fetch of 4 takes them all
+            pipe.execute()
+        hold.clear()
+        eventually(
+            lambda: _states(group, services),
+            lambda s: s == {JobState.COMPLETED: 2},
+            "both good jobs ran",
+            seconds=15,
+        )
+    finally:
+        broker.do_fetch = fetch  # type: ignore[method-assign]
+        group.stop(5, cleanup=lambda: composition.stop(services))
+    assert sorted(p["n"] for p in done) == ["A", "B"]  # type: ignore[index]

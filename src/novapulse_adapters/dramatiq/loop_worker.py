@@ -16,7 +16,7 @@ from dramatiq import Broker, Message, Worker
 from dramatiq.broker import MessageProxy
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.common import current_millis, iter_queue, join_all, q_name
-from dramatiq.errors import BrokerError
+from dramatiq.errors import BrokerError, DecodeError
 from dramatiq.worker import ConsumerThread
 
 from novapulse_adapters.dramatiq.attempts import Attempts, Settlement, Verdict
@@ -362,21 +362,26 @@ class _KeepingConsumer(ConsumerThread):
             self._set_aside.append(item.message)
             self.delay_queue.task_done()
         cache: list[bytes | None] = getattr(self.consumer, "message_cache", [])
-        self._set_aside.extend(MessageProxy(Message.decode(data)) for data in cache if data)
-        cache.clear()
+        fetched, cache[:] = list(cache), []
+        for data in fetched:
+            message = _decoded(data)
+            if message is not None:
+                self._set_aside.append(MessageProxy(message))
 
     def handle_message(self, message: MessageProxy) -> None:
         if self._set_aside:  # fetched again: it is held now, not to be handed back
-            fetched = message.options.get("redis_message_id")
-            self._set_aside = [
-                m for m in self._set_aside if m.options.get("redis_message_id") != fetched
-            ]
+            fetched = _redis_id(message)
+            self._set_aside = [m for m in self._set_aside if _redis_id(m) != fetched]
         super().handle_message(message)
 
     def handle_delayed_messages(self) -> None:
         """Hand back what was set aside; then move each delayed message whose time has come
         to its queue and acknowledge it (Dramatiq's order); one the broker refused stays."""
         if self._set_aside and self.consumer is not None:
+            cached = getattr(self.consumer, "message_cache", [])
+            if cached:  # fetched again, not handled yet: held now, not to be handed back
+                again = {_redis_id(_decoded(data)) for data in cached}
+                self._set_aside = [m for m in self._set_aside if _redis_id(m) not in again]
             try:
                 self.consumer.requeue(self._set_aside)
             except redis.RedisError as error:  # Redis flaps: try again on the next pass
@@ -400,6 +405,22 @@ class _KeepingConsumer(ConsumerThread):
                 raise
             self.post_process_message(message)
             delayed.task_done()
+
+
+def _decoded(data: bytes | None) -> Message[Any] | None:
+    """A fetched message, or None for an empty or undecodable one (logged: it stays where it
+    is, unacknowledged, rather than stop the others)."""
+    if not data:
+        return None
+    try:
+        return Message.decode(data)
+    except DecodeError:
+        log.warning("a fetched job message cannot be decoded; left unacknowledged")
+        return None
+
+
+def _redis_id(message: Message[Any] | MessageProxy | None) -> object:
+    return None if message is None else message.options.get("redis_message_id")
 
 
 class _Feeder(threading.Thread):
