@@ -734,3 +734,52 @@ def test_good_messages_cached_behind_an_undecodable_one_still_run(
         broker.do_fetch = fetch  # type: ignore[method-assign]
         group.stop(5, cleanup=lambda: composition.stop(services))
     assert sorted(p["n"] for p in done) == ["A", "B"]  # type: ignore[index]
+
+
+def test_retries_fetched_but_not_handled_at_a_stop_go_back_to_redis(
+    on_redis: dict[str, str],
+) -> None:
+    """A stop that comes while the delayed consumer still holds fetched messages in its cache
+    puts them back (Dramatiq's close forgets them: unacknowledged under a broker whose
+    heartbeat goes on, nothing would ever hand them back)."""
+    services, task = _retried_once(**on_redis)
+    broker = services.broker()
+    fetch, enqueue = broker.do_fetch, broker.enqueue
+    hold, moving, release = threading.Event(), threading.Event(), threading.Event()
+    hold.set()
+
+    def held_fetch(queue_name: str, count: int) -> Any:
+        if queue_name.endswith(".DQ") and hold.is_set():
+            return []  # the three retries pile up on the DQ in Redis
+        return fetch(queue_name, count)
+
+    def slow_move(message: Any, *, delay: int | None = None) -> Any:
+        if delay is None and "retries" in message.options and not moving.is_set():
+            moving.set()
+            release.wait(10)  # the first due retry's move is slow: the stop comes meanwhile
+        return enqueue(message, delay=delay)
+
+    broker.do_fetch, broker.enqueue = held_fetch, slow_move  # type: ignore[method-assign]
+    group = _started(services)
+    consumer = _held(group)
+    for n in range(3):
+        _on_loop(group, services.jobs().enqueue("test.fails_once", {"n": n}))
+    eventually(lambda: len(task.calls), lambda c: c == 3, "every first attempt failed")
+    time.sleep(2)  # every retry is due by the time it is fetched
+    hold.clear()  # one fetch takes all three retries
+    eventually(moving.is_set, bool, "the first retry is being moved", seconds=10)
+    stopper = threading.Thread(
+        target=group.stop, args=(5,), kwargs={"cleanup": lambda: composition.stop(services)}
+    )
+    stopper.start()
+    eventually(lambda: consumer.running, lambda r: not r, "the consumer is told to stop")
+    release.set()
+    stopper.join(20)
+    broker.do_fetch, broker.enqueue = fetch, enqueue  # type: ignore[method-assign]
+
+    acks = f"{broker.namespace}:__acks__.{broker.broker_id}.{consumer.queue_name}"
+    with redis.Redis.from_url(on_redis["NOVAPULSE_REDIS_URL"]) as client:
+        stranded = client.smembers(acks)
+        on_queues = client.llen(f"{broker.namespace}:{consumer.queue_name}")
+    assert not stranded
+    assert on_queues == 2  # the two not moved yet are back on the delay queue

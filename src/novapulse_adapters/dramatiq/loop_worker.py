@@ -339,11 +339,13 @@ class _KeepingConsumer(ConsumerThread):
         self._delayed = fresh
 
     def close(self) -> None:
-        """On a stop, Dramatiq's close (the delayed messages go back to the broker; if it cannot
-        be reached they wait for this worker's heartbeat to lapse); on a restart after an
-        error, the delayed messages are set aside (see the class)."""
+        """On a stop, the delayed messages held and the messages fetched but not handed on go
+        back to the broker (Dramatiq's close forgets the latter; if the broker cannot be
+        reached they wait for this worker's heartbeat to lapse); on a restart after an error,
+        they are set aside (see the class)."""
         try:
-            if not self.running:
+            if not self.running:  # a stop: hand back what is held and what was fetched
+                self._set_aside_held()
                 if self._set_aside and self.consumer is not None:
                     self.consumer.requeue(self._set_aside)
                 super().close()
