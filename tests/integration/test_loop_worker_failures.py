@@ -204,11 +204,7 @@ def test_a_job_cut_short_by_a_shutdown_on_its_last_attempt_waits_again_rather_th
         asyncio.run(services.jobs().requeue(ADMIN, job.id))
     again = _started(services)
     try:
-        eventually(
-            lambda: _states(again, services),
-            lambda s: s == {JobState.COMPLETED: 1},
-            "the next group completes it",
-        )
+        _completed(again, services, 1, "the next group completes it", seconds=20)
     finally:
         again.stop(5, cleanup=lambda: composition.stop(services))
     assert handler.calls == 2
@@ -378,6 +374,30 @@ def _held(group: WorkerGroup) -> Any:
     return next(c for name, c in worker.consumers.items() if name.endswith(".DQ"))
 
 
+def _completed(
+    group: WorkerGroup, services: composition.Container, jobs: int, what: str, seconds: float = 15
+) -> None:
+    """Wait until the report queue's jobs are `jobs` completed ones and nothing else."""
+    eventually(
+        lambda: _states(group, services),
+        lambda s: s == {JobState.COMPLETED: jobs},
+        what,
+        seconds=seconds,
+    )
+
+
+def _retry_set_aside(group: WorkerGroup, services: composition.Container, away: RedisAway) -> Any:
+    """Enqueue a job that fails once, wait until its retry is held, let Redis go away until
+    the delayed consumer set it aside, and bring Redis back; the consumer."""
+    consumer = _held(group)
+    _on_loop(group, services.jobs().enqueue("test.fails_once", {}))
+    eventually(consumer.delay_queue.qsize, lambda n: n == 1, "the retry is held")
+    away.away.set()
+    eventually(lambda: consumer._set_aside, lambda s: len(s) == 1, "set aside")
+    away.away.clear()
+    return consumer
+
+
 def test_a_retry_waiting_out_its_backoff_runs_after_its_consumer_lost_redis(
     on_redis: dict[str, str],
 ) -> None:
@@ -394,12 +414,7 @@ def test_a_retry_waiting_out_its_backoff_runs_after_its_consumer_lost_redis(
         time.sleep(1)
         redis_away.away.clear()  # back before Dramatiq's thread restarts its consumer (3 s)
         redis_away.requeues_fail.clear()
-        eventually(
-            lambda: _states(group, services),
-            lambda s: s == {JobState.COMPLETED: 1},
-            "the retry ran once its time came",
-            seconds=15,
-        )
+        _completed(group, services, 1, "the retry ran once its time came")
     finally:
         redis_away.restore()
         group.stop(5, cleanup=lambda: composition.stop(services))
@@ -456,12 +471,7 @@ def test_a_delayed_retry_survives_one_failed_move_on_the_stub_broker() -> None:
     try:
         _on_loop(group, services.jobs().enqueue("test.fails_once", {}))
         eventually(lambda: refused, lambda r: len(r) == 1, "the due retry's move was refused")
-        eventually(
-            lambda: _states(group, services),
-            lambda s: s == {JobState.COMPLETED: 1},
-            "the retry runs after the consumer's restart (3 s)",
-            seconds=15,
-        )
+        _completed(group, services, 1, "the retry runs after the consumer's restart (3 s)")
     finally:
         broker.enqueue = enqueue  # type: ignore[method-assign]
         group.stop(5, cleanup=lambda: composition.stop(services))
@@ -490,12 +500,7 @@ def test_every_retry_runs_after_a_flapping_redis(on_redis: dict[str, str]) -> No
         )
         redis_away.requeues_fail.set()  # Redis answers the next fetch, fails one hand-back
         redis_away.away.clear()
-        eventually(
-            lambda: _states(group, services),
-            lambda s: s == {JobState.COMPLETED: 3},
-            "every retry ran",
-            seconds=25,
-        )
+        _completed(group, services, 3, "every retry ran", seconds=25)
     finally:
         redis_away.restore()
         group.stop(5, cleanup=lambda: composition.stop(services))
@@ -532,12 +537,7 @@ def test_retries_fetched_with_one_whose_move_fails_all_run(on_redis: dict[str, s
         refuse.set()
         hold.clear()  # one fetch takes all three retries; the first one's move blips
         eventually(lambda: refused, lambda r: len(r) == 1, "a move was refused")
-        eventually(
-            lambda: _states(group, services),
-            lambda s: s == {JobState.COMPLETED: 3},
-            "every retry ran",
-            seconds=20,
-        )
+        _completed(group, services, 3, "every retry ran", seconds=20)
     finally:
         broker.do_fetch, broker.enqueue = fetch, enqueue  # type: ignore[method-assign]
         group.stop(5, cleanup=lambda: composition.stop(services))
@@ -562,18 +562,8 @@ def test_a_retry_whose_hand_back_answer_was_lost_runs_once(on_redis: dict[str, s
     broker.do_requeue = answer_lost_once  # type: ignore[method-assign]
     group = _started(services)
     try:
-        consumer = _held(group)
-        _on_loop(group, services.jobs().enqueue("test.fails_once", {}))
-        eventually(consumer.delay_queue.qsize, lambda n: n == 1, "the retry is held")
-        redis_away.away.set()
-        eventually(lambda: consumer._set_aside, lambda s: len(s) == 1, "set aside")
-        redis_away.away.clear()
-        eventually(
-            lambda: _states(group, services),
-            lambda s: s == {JobState.COMPLETED: 1},
-            "the retry ran",
-            seconds=15,
-        )
+        _retry_set_aside(group, services, redis_away)
+        _completed(group, services, 1, "the retry ran")
         time.sleep(3)  # room for a second copy to run
     finally:
         redis_away.restore()
@@ -588,19 +578,9 @@ def test_a_worker_can_still_be_joined_after_an_outage(on_redis: dict[str, str]) 
     redis_away = RedisAway(services.broker())
     group = _started(services)
     try:
-        consumer = _held(group)
         (worker,) = group._workers
-        _on_loop(group, services.jobs().enqueue("test.fails_once", {}))
-        eventually(consumer.delay_queue.qsize, lambda n: n == 1, "the retry is held")
-        redis_away.away.set()
-        eventually(lambda: consumer._set_aside, lambda s: len(s) == 1, "set aside")
-        redis_away.away.clear()
-        eventually(
-            lambda: _states(group, services),
-            lambda s: s == {JobState.COMPLETED: 1},
-            "the retry ran",
-            seconds=15,
-        )
+        _retry_set_aside(group, services, redis_away)
+        _completed(group, services, 1, "the retry ran")
         joiner = threading.Thread(target=worker.join, daemon=True)
         joiner.start()
         joiner.join(5)
@@ -619,12 +599,7 @@ def test_a_retry_held_at_a_stop_on_the_stub_broker_runs_in_the_next_worker() -> 
     group.stop(1)
     again = _started(services)
     try:
-        eventually(
-            lambda: _states(again, services),
-            lambda s: s == {JobState.COMPLETED: 1},
-            "the next worker runs the retry",
-            seconds=15,
-        )
+        _completed(again, services, 1, "the next worker runs the retry")
     finally:
         again.stop(5, cleanup=lambda: composition.stop(services))
     assert len(task.calls) == 2
@@ -675,12 +650,7 @@ def test_a_refetched_set_aside_retry_still_cached_is_not_handed_back_again(
         eventually(
             lambda: lost, lambda x: len(x) == 1, "A's hand-back ran, answer lost", seconds=15
         )
-        eventually(
-            lambda: _states(group, services),
-            lambda s: s == {JobState.COMPLETED: 2},
-            "both retries ran",
-            seconds=15,
-        )
+        _completed(group, services, 2, "both retries ran")
         time.sleep(4)  # room for a second copy of A
     finally:
         broker.do_fetch, broker.do_requeue = fetch, requeue  # type: ignore[method-assign]
@@ -724,12 +694,7 @@ def test_good_messages_cached_behind_an_undecodable_one_still_run(
             pipe.rpush(key, "bad1", a, "bad2", b)  # one fetch of 4 takes them all
             pipe.execute()
         hold.clear()
-        eventually(
-            lambda: _states(group, services),
-            lambda s: s == {JobState.COMPLETED: 2},
-            "both good jobs ran",
-            seconds=15,
-        )
+        _completed(group, services, 2, "both good jobs ran")
     finally:
         broker.do_fetch = fetch  # type: ignore[method-assign]
         group.stop(5, cleanup=lambda: composition.stop(services))
