@@ -68,7 +68,8 @@ class JobService:
         dead too, not waiting for a message that never comes.
         """
         queue = self._tasks.get(task).queue
-        problem = payload_problem(dict(payload))
+        data = dict(payload)
+        problem = payload_problem(data)
         if problem is not None:
             raise Invalid(
                 f"the job's payload cannot be queued: {problem}", extra={"field": "payload"}
@@ -79,7 +80,7 @@ class JobService:
             id=job_id,
             queue=queue,
             task=task,
-            payload=dict(payload),
+            payload=data,
             created_at=now,
             updated_at=now,
             company_id=company_id,
