@@ -43,15 +43,17 @@ class InMemoryRateLimiter:
                 else:  # a new key, or one now counted in another window
                     live = entry[0] if entry is not None else deque()
                     table[key] = (live, window)
-                _forget_before(live, now - window)
+                start = now - window
+                while live and live[0] <= start:
+                    live.popleft()
                 if len(live) >= limit:  # refused: nothing recorded, the answers stop here
-                    peeked = [RateDecision(allowed=True, remaining=n - len(h)) for h, n in counted]
+                    peeked = [RateDecision(True, n - len(h)) for h, n in counted]
                     return [*peeked, _refusal(live, window, now)]
                 counted.append((live, limit))
             decisions = []
             for live, limit in counted:
                 live.append(now)
-                decisions.append(RateDecision(allowed=True, remaining=limit - len(live)))
+                decisions.append(RateDecision(True, limit - len(live)))
             return decisions
 
     async def peek(self, key: str, limit: int, window: timedelta) -> RateDecision:

@@ -176,6 +176,6 @@ class RedisRateLimiter:
 def _decision(reply: int, free: int, now: int, window_us: int) -> RateDecision:
     """The script's reply as a decision; `free` is what remains when the window is empty."""
     if reply >= 0:
-        return RateDecision(allowed=True, remaining=free - reply)
+        return RateDecision(True, free - reply)
     wait_us = -reply + window_us - now
     return RateDecision(allowed=False, remaining=0, retry_after=max(1, -(-wait_us // _SECOND_US)))

@@ -44,10 +44,12 @@ class MetricBuffer:
         with self._lock:
             self._added[series] = self._added.get(series, 0.0) + amount
 
-    def add_all(self, additions: Iterable[tuple[Counter | Gauge, float]]) -> None:
-        """`add` each (series, amount), under one lock."""
+    def count(self, series: Iterable[Counter]) -> None:
+        """Add one to each counter, under one lock."""
         with self._lock:
-            self._add_each(additions)
+            added = self._added
+            for counter in series:
+                added[counter] = added.get(counter, 0.0) + 1.0
 
     def observe(
         self,
@@ -57,7 +59,8 @@ class MetricBuffer:
         also: Iterable[tuple[Counter | Gauge, float]] = (),
     ) -> None:
         """One observation of `series`, whose bucket upper bounds are `bounds` (ascending,
-        without +Inf, as given to the histogram); and `add_all(also)`, under the same lock."""
+        without +Inf, as given to the histogram); and each (series, amount) of `also` added,
+        under the same lock."""
         with self._lock:
             self._add_each(also)
             pending = self._observed.get(series)

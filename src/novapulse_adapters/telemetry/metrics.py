@@ -202,7 +202,7 @@ class Metrics:
 
     def count(self, series: Iterable[Counter]) -> None:
         """Add one to each counter series, under one lock."""
-        self.buffer.add_all([(counter, 1.0) for counter in series])
+        self.buffer.count(series)
 
     def rate_limit_failed_open(self, policy: str) -> None:
         """A check let through because the limiter's backend could not be reached."""

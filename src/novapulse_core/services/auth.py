@@ -311,7 +311,7 @@ class AuthService:
             raise Unauthenticated("the token's user is deactivated")
         if issued_before(claims.issued_at, user):
             raise Unauthenticated("the access token was issued before the user's tokens were void")
-        return Principal(user_id=user.id, company_id=user.company_id, role=user.role)
+        return Principal(user.id, user.company_id, user.role)
 
     async def _active_user(self, company_id: str, user_id: str) -> User:
         try:

@@ -79,7 +79,7 @@ class Plan:
     def state(self, answers: list[RateDecision]) -> bytes:
         """The `RateLimit` header's value for these answers (which stop at a refusal)."""
         if len(answers) == len(self.budgets) and answers[-1].allowed:
-            return self.allowed_state % tuple(a.remaining for a in answers)
+            return self.allowed_state % tuple([a.remaining for a in answers])
         return ", ".join(
             f'"{b.name}";r={a.remaining};t={b.seconds if a.allowed else a.retry_after}'
             for b, a in zip(self.budgets, answers, strict=False)

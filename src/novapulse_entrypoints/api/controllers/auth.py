@@ -16,7 +16,7 @@ from novapulse_entrypoints.api.auth_schemas import (
     login_out,
     session_out,
 )
-from novapulse_entrypoints.api.deps import ApiRequest, bearer_first
+from novapulse_entrypoints.api.deps import ApiRequest, bearer_first, current_request
 from novapulse_entrypoints.api.problems import AUTHED_ERRORS, PUBLIC, PUBLIC_ERRORS
 from novapulse_entrypoints.api.schemas import Login
 
@@ -87,5 +87,6 @@ class AuthController(Controller):
         status_code=HTTP_204_NO_CONTENT,
         summary="Revoke this access token and every session of the caller",
     )
-    async def logout_everywhere(self, request: ApiRequest) -> None:
+    async def logout_everywhere(self) -> None:
+        request = current_request()
         await request.services.auth.logout(request.bearer, everywhere=True)

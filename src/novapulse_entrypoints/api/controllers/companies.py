@@ -7,7 +7,7 @@ from litestar.params import JSONBody
 
 from novapulse_core.domain.errors import Forbidden
 from novapulse_entrypoints.api.auth_schemas import MfaPolicy
-from novapulse_entrypoints.api.deps import ApiRequest, caller_first
+from novapulse_entrypoints.api.deps import ApiRequest, caller_first, current_request
 from novapulse_entrypoints.api.problems import AUTHED_ERRORS, PUBLIC, PUBLIC_ERRORS
 from novapulse_entrypoints.api.schemas import (
     CompanyOut,
@@ -50,7 +50,8 @@ class CompanyController(Controller):
         responses=AUTHED_ERRORS,
         summary="The caller's company",
     )
-    async def get_company(self, request: ApiRequest) -> CompanyOut:
+    async def get_company(self) -> CompanyOut:
+        request = current_request()
         principal = await request.caller()
         return company_out(await request.services.companies.get(principal))
 
@@ -84,7 +85,8 @@ class CompanyController(Controller):
         status_code=200,
         summary="Drop the company's cached stats, profiles and member lists",
     )
-    async def clear_cache(self, request: ApiRequest) -> dict[str, int]:
+    async def clear_cache(self) -> dict[str, int]:
+        request = current_request()
         principal = await request.caller()
         return {"cleared": await request.services.cache_admin.clear_company(principal)}
 
@@ -94,6 +96,7 @@ class CompanyController(Controller):
         responses=AUTHED_ERRORS,
         summary="Active users by role and members by department",
     )
-    async def stats(self, request: ApiRequest) -> StatsOut:
+    async def stats(self) -> StatsOut:
+        request = current_request()
         principal = await request.caller()
         return stats_out(await request.services.stats.company_stats(principal))

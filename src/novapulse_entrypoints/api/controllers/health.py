@@ -6,7 +6,7 @@ import asyncio
 
 from litestar import Controller, Response, get
 
-from novapulse_entrypoints.api.deps import ApiRequest
+from novapulse_entrypoints.api.deps import current_request
 from novapulse_entrypoints.api.problems import PUBLIC
 from novapulse_entrypoints.container import ReadinessProbe
 
@@ -34,7 +34,8 @@ class HealthController(Controller):
         security=PUBLIC,
         summary="Every configured backend answers (503 names the ones that do not)",
     )
-    async def ready(self, request: ApiRequest) -> Response[dict[str, object]]:
+    async def ready(self) -> Response[dict[str, object]]:
+        request = current_request()
         probes = request.services.probes
         names = list(probes)
         results = await asyncio.gather(*(_check(probes[name]) for name in names))

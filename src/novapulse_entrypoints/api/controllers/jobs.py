@@ -11,7 +11,7 @@ from litestar.types import BeforeRequestHookHandler
 from novapulse_core.domain.jobs import JobState, QueueName
 from novapulse_core.domain.paging import DEFAULT_PAGE_SIZE
 from novapulse_entrypoints.api.controllers.paging import After, Limit, RecordId, page_request
-from novapulse_entrypoints.api.deps import ApiRequest, caller_first
+from novapulse_entrypoints.api.deps import ApiRequest, caller_first, current_request
 from novapulse_entrypoints.api.job_schemas import (
     JobDetailOut,
     JobPage,
@@ -35,7 +35,8 @@ class JobController(Controller):
         responses=AUTHED_ERRORS,
         summary="Every queue's policy, depth, states and throughput",
     )
-    async def queues(self, request: ApiRequest) -> list[QueueStatusOut]:
+    async def queues(self) -> list[QueueStatusOut]:
+        request = current_request()
         principal = await request.caller()
         return queue_statuses_out(await request.services.jobs.status(principal))
 

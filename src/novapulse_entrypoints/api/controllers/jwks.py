@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar import Controller, get
 
-from novapulse_entrypoints.api.deps import ApiRequest
+from novapulse_entrypoints.api.deps import current_request
 from novapulse_entrypoints.api.problems import PUBLIC
 
 
@@ -20,5 +20,6 @@ class JwksController(Controller):
         security=PUBLIC,
         summary="JSON Web Key Set of the token signing keys (empty with HMAC signing)",
     )
-    async def jwks(self, request: ApiRequest) -> dict[str, list[dict[str, Any]]]:
+    async def jwks(self) -> dict[str, list[dict[str, Any]]]:
+        request = current_request()
         return {"keys": request.services.tokens.jwks()}

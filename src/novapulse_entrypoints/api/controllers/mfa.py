@@ -21,7 +21,7 @@ from novapulse_entrypoints.api.auth_schemas import (
     mfa_status_out,
     totp_setup_out,
 )
-from novapulse_entrypoints.api.deps import ApiRequest, bearer_first, caller_first
+from novapulse_entrypoints.api.deps import ApiRequest, bearer_first, caller_first, current_request
 from novapulse_entrypoints.api.problems import AUTHED_ERRORS
 
 
@@ -39,7 +39,8 @@ class MfaController(Controller):
     tags = ["mfa"]
 
     @get("/", operation_id="mfa-status", responses=AUTHED_ERRORS, summary="The caller's MFA")
-    async def status(self, request: ApiRequest) -> MfaStatusOut:
+    async def status(self) -> MfaStatusOut:
+        request = current_request()
         enrolling = await request.enrolling()
         return mfa_status_out(await request.services.mfa.status(enrolling))
 

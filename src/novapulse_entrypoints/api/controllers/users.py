@@ -12,7 +12,7 @@ from litestar.types import BeforeRequestHookHandler
 from novapulse_core.domain.identity import Role
 from novapulse_core.domain.paging import DEFAULT_PAGE_SIZE
 from novapulse_entrypoints.api.controllers.paging import After, Limit, RecordId, page_request
-from novapulse_entrypoints.api.deps import ApiRequest, caller_first
+from novapulse_entrypoints.api.deps import ApiRequest, caller_first, current_request
 from novapulse_entrypoints.api.problems import AUTHED_ERRORS
 from novapulse_entrypoints.api.schemas import (
     NewUser,
@@ -60,7 +60,8 @@ class UserController(Controller):
         return user_out(user)
 
     @get("/me", operation_id="user-me", responses=AUTHED_ERRORS, summary="The caller")
-    async def me(self, request: ApiRequest) -> UserOut:
+    async def me(self) -> UserOut:
+        request = current_request()
         principal = await request.caller()
         return user_out(await request.services.profiles.get(principal, principal.user_id))
 
