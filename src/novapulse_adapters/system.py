@@ -13,12 +13,22 @@ _RANDOM_BITS = 80
 class SystemClock:
     """UTC, to the millisecond (see `Clock`)."""
 
+    def __init__(self) -> None:
+        self._last: tuple[int, datetime | None] = (-1, None)
+        """The last millisecond told and its datetime: a request asks the time about four
+        times within one, and making the datetime costs three times as much as reusing it."""
+
     def now(self) -> datetime:
+        ms = time.time_ns() // 1_000_000
+        last_ms, moment = self._last
+        if last_ms == ms and moment is not None:
+            return moment
         # Whole milliseconds as a float of seconds land on their exact microsecond until the
         # year 2242 (half a unit of the float's last place stays below half a microsecond);
-        # three times as fast as truncating `datetime.now` with `replace`, and the API and
-        # the workers ask for the time several times per request and per job.
-        return datetime.fromtimestamp(time.time_ns() // 1_000_000 / 1000, UTC)
+        # three times as fast as truncating `datetime.now` with `replace`.
+        moment = datetime.fromtimestamp(ms / 1000, UTC)
+        self._last = (ms, moment)
+        return moment
 
 
 class TimeOrderedIds:

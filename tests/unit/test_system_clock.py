@@ -32,3 +32,12 @@ def test_every_millisecond_until_2242_is_told_exactly(monkeypatch: pytest.Monkey
         monkeypatch.setattr(system, "time", SimpleNamespace(time_ns=lambda n=nanoseconds: n))
 
         assert SystemClock().now() - EPOCH == timedelta(milliseconds=ms), ms
+
+
+def test_one_clock_asked_again_tells_each_new_millisecond(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = SystemClock()
+    for ms in (5, 5, 6, 6, 1_000_000, 5):
+        nanoseconds = ms * 1_000_000 + 123_456
+        monkeypatch.setattr(system, "time", SimpleNamespace(time_ns=lambda n=nanoseconds: n))
+
+        assert clock.now() - EPOCH == timedelta(milliseconds=ms), ms

@@ -130,7 +130,7 @@ class ApiRequest(Request[Any, Any, Any]):
         super().__init__(scope, receive, send)
         _current.set(self)
 
-    @cached_property
+    @property
     def services(self) -> ApiServices:
         """The app's services (`app.state[SERVICES]`, stored once by `create_app`)."""
         services: ApiServices = self.app.state[SERVICES]
