@@ -10,9 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
 
 from novapulse_adapters.memory import FrozenClock, InMemoryJobStore
 from novapulse_adapters.mongo import BeanieJobStore, JobDocument, MongoConnection
+from novapulse_adapters.telemetry.tracing import TracedStore
 from novapulse_core.domain.errors import Conflict, NotFound
 from novapulse_core.domain.jobs import (
     Job,
@@ -582,3 +587,29 @@ async def test_mongo_keeps_a_ttl_index_of_the_retention_on_finished_at(
     ttl = indexes["finished_at_ttl"]
     assert ttl["key"] == [("finished_at", 1)]
     assert ttl["expireAfterSeconds"] == 3 * 24 * 3600
+
+
+# Store calls in a trace: a span per call named by its port, a client span naming its database
+# (`db.system.name`) on MongoDB and Redis, an internal one on the memory adapters.
+
+SPAN_DATABASE = {"InMemoryJobStore": None, "RedisJobStore": "redis", "BeanieJobStore": "mongodb"}
+
+
+async def test_a_store_call_in_a_trace_is_a_span_that_names_its_database(
+    job_store: JobStore,
+) -> None:
+    spans = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    tracer = provider.get_tracer("test")
+    traced = TracedStore(job_store, tracer, "JobStore")
+
+    with tracer.start_as_current_span("POST /api/v1/users"):
+        await traced.add(a_job())  # type: ignore[attr-defined]
+
+    (call,) = [s for s in spans.get_finished_spans() if s.name == "JobStore.add"]
+    database = SPAN_DATABASE[type(job_store).__name__]
+    assert call.attributes is not None
+    assert call.attributes.get("db.system.name") == database
+    assert call.kind is (SpanKind.INTERNAL if database is None else SpanKind.CLIENT)
+    assert call.attributes["novapulse.store"] == "JobStore"

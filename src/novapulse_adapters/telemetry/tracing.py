@@ -57,8 +57,23 @@ def install_globally(provider: TracerProvider) -> None:
         trace.set_tracer_provider(provider)
 
 
+DATABASES = {"mongo": "mongodb", "redis": "redis"}
+"""OpenTelemetry's `db.system.name` of the adapter packages that talk to a database."""
+
+
+def database_system(store: object) -> str | None:
+    """The database a store adapter talks to (`db.system.name`), by its adapter package; None
+    for the memory adapters, which keep their records in this process."""
+    package = type(store).__module__.split(".")
+    if len(package) < 2 or package[0] != "novapulse_adapters":
+        return None
+    return DATABASES.get(package[1])
+
+
 class TracedStore:
-    """Any store port with each of its coroutine methods inside a span `{port}.{method}`.
+    """Any store port with each of its coroutine methods inside a span `{port}.{method}`: a
+    client span naming its database (`db.system.name`) for the MongoDB and Redis adapters, an
+    internal one for the memory adapters.
 
     Store spans join a trace and never start one: a call made outside any span (a background
     flush of job transitions) runs untraced rather than opening a one-span trace of its own.
@@ -68,6 +83,7 @@ class TracedStore:
         self._inner = inner
         self._tracer = tracer
         self._port = port
+        self._database = database_system(inner)
 
     @property
     def inner(self) -> object:
@@ -84,12 +100,16 @@ class TracedStore:
     def _traced(self, method: str, call: Callable[..., Any]) -> Callable[..., Any]:
         span_name = f"{self._port}.{method}"
         attributes = {"novapulse.store": self._port, "code.function.name": method}
+        kind = trace.SpanKind.INTERNAL
+        if self._database is not None:
+            attributes["db.system.name"] = self._database
+            kind = trace.SpanKind.CLIENT
 
         @functools.wraps(call)
         async def traced(*args: Any, **kwargs: Any) -> Any:
             if not trace.get_current_span().get_span_context().is_valid:
                 return await call(*args, **kwargs)
-            with self._tracer.start_as_current_span(span_name, attributes=attributes):
+            with self._tracer.start_as_current_span(span_name, kind=kind, attributes=attributes):
                 return await call(*args, **kwargs)
 
         return traced
