@@ -128,7 +128,7 @@ class ApiRequest(Request[Any, Any, Any]):
         self, scope: Scope, receive: Receive = empty_receive, send: Send = empty_send
     ) -> None:
         super().__init__(scope, receive, send)
-        _current.set(self)
+        CURRENT_REQUEST.set(self)
 
     @property
     def services(self) -> ApiServices:
@@ -179,17 +179,19 @@ class ApiRequest(Request[Any, Any, Any]):
         return self.services.clients.of(self.scope)
 
 
-_current: ContextVar[ApiRequest] = ContextVar("novapulse.api.request")
+CURRENT_REQUEST: ContextVar[ApiRequest | None] = ContextVar("novapulse.api.request", default=None)
 """The request Litestar made for the route being handled (the last one made in this context:
-each request runs in a task, or a thread, with a context of its own)."""
+each request runs in a task, or a thread, with a context of its own). The API's middleware
+sets it back when the request is answered, so a caller running the app in its own task (an
+in-process ASGI client) is not left holding the finished request."""
 
 
 def current_request() -> ApiRequest:
     """The request being handled, for a handler that takes no parameter (see above)."""
-    try:
-        return _current.get()
-    except LookupError:
-        raise RuntimeError("current_request() is only for API route handlers") from None
+    request = CURRENT_REQUEST.get()
+    if request is None:
+        raise RuntimeError("current_request() is only for API route handlers")
+    return request
 
 
 def _authorization(headers: Any) -> str:

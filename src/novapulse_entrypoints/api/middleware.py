@@ -13,6 +13,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from novapulse_adapters.telemetry import UNMATCHED_ROUTE, Metrics
 from novapulse_core import context
 from novapulse_entrypoints.api import request_id
+from novapulse_entrypoints.api.deps import CURRENT_REQUEST
 from novapulse_entrypoints.api.rate_limits import PASS, RouteLimits, too_many
 from novapulse_entrypoints.logs import access_lines
 
@@ -61,6 +62,7 @@ def api_middleware(
             scope["headers"] = [h for h in scope["headers"] if h[0] not in TRACE_HEADERS]
         rid = request_id.request_id(incoming)
         token = context.request_id.set(rid)
+        handled = CURRENT_REQUEST.set(None)
         extra = [(request_id.HEADER, rid.encode())]
         status = 500
 
@@ -85,6 +87,7 @@ def api_middleware(
             metrics.http_request(method, _route(scope), status, seconds)
             if access_log.isEnabledFor(logging.INFO):
                 access_lines.write(scope["method"], scope["path"], status, seconds)
+            CURRENT_REQUEST.reset(handled)
             context.request_id.reset(token)
 
     return middleware
