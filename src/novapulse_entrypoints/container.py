@@ -101,8 +101,10 @@ def _redis(name: str, *args: Any, **kwargs: Any) -> Any:
     return getattr(module, name)(*args, **kwargs)
 
 
-def _redis_client(url: str, timeout_ms: int) -> Any:
-    return _redis("redis_client", url, timeout=timedelta(milliseconds=timeout_ms))
+def _redis_client(url: str, timeout_ms: int, sentinels: tuple[tuple[str, int], ...]) -> Any:
+    return _redis(
+        "redis_client", url, timeout=timedelta(milliseconds=timeout_ms), sentinels=sentinels
+    )
 
 
 def _smtp_mailer(settings: Settings) -> Any:
@@ -275,11 +277,15 @@ class Container(containers.DeclarativeContainer):
         lambda s: timedelta(seconds=s.job_retention_seconds), settings
     )
     redis_client = providers.Singleton(
-        _redis_client, settings.provided.redis_url, settings.provided.redis_timeout_ms
+        _redis_client,
+        settings.provided.redis_url,
+        settings.provided.redis_timeout_ms,
+        settings.provided.redis_sentinels,
     )
     broker = providers.Singleton(
         build_broker,
         settings.provided.redis_url,
+        sentinels=settings.provided.redis_sentinels,
         heartbeat_timeout_ms=settings.provided.worker_heartbeat_timeout_ms,
         maintenance_chance=settings.provided.worker_maintenance_chance,
     )

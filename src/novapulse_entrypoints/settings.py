@@ -119,6 +119,11 @@ class Settings:
     """Redis URL. Set: the job broker is Redis and `novapulse worker` processes serve it (and
     job records live in Redis unless MongoDB is configured). Unset: in-process queues."""
 
+    redis_sentinels: tuple[tuple[str, int], ...] = ()
+    """Redis Sentinels (host, port) that watch the Redis primary and its replicas. Set: every
+    Redis client asks them where the primary is (and again after a failover), and the host of
+    `redis_url` is the name of the primary they watch (`redis://:password@mymaster/0`)."""
+
     redis_timeout_ms: int = 1000
     """How long NovaPulse's Redis client waits for a connection and for each reply (the job
     broker's own client keeps Dramatiq's settings)."""
@@ -262,7 +267,11 @@ class Settings:
         mongo_url = read("MONGO_URL", _mongo_url, None)
         # With MongoDB or Redis, state outlives this process and other processes read it: keys
         # that sign tokens and seal secrets must come from the environment, the same for all.
-        shared = mongo_url is not None or read("REDIS_URL", _redis_url, None) is not None
+        redis_url = read("REDIS_URL", _redis_url, None)
+        sentinels = tuple(read("REDIS_SENTINELS", _sentinels, []))
+        if sentinels:
+            _check_sentinel_url(redis_url)
+        shared = mongo_url is not None or redis_url is not None
         signing = _signing(read, persistent=shared)
         mfa_key = read("MFA_KEY", _key, None)
         if mfa_key is None and shared:
@@ -301,7 +310,8 @@ class Settings:
             **_argon2(read),
             signup_enabled=read("SIGNUP_ENABLED", _boolean, True),
             max_body_bytes=read("MAX_BODY_BYTES", _positive_int, 1_048_576),
-            redis_url=read("REDIS_URL", _redis_url, None),
+            redis_url=redis_url,
+            redis_sentinels=sentinels,
             redis_timeout_ms=read("REDIS_TIMEOUT_MS", _positive_int, 1000),
             embedded_workers=read("EMBEDDED_WORKERS", _boolean, True),
             queue_namespace=read("QUEUE_NAMESPACE", _queue_namespace, "nova"),
@@ -362,6 +372,37 @@ def _redis_url(raw: str) -> str:
     if parts.scheme != "unix" and not parts.hostname:
         raise ValueError(f"{raw!r} names no host")
     return raw
+
+
+def _sentinels(raw: str) -> list[tuple[str, int]]:
+    """Comma-separated `host:port` of Redis Sentinels (an IPv6 host in brackets)."""
+    sentinels = []
+    for word in _words(raw):
+        parts = urlsplit(f"//{word}")
+        try:
+            port = parts.port
+        except ValueError:
+            port = None
+        if not parts.hostname or port is None or parts.path or parts.username:
+            raise ValueError(f"expected host:port of a Sentinel, got {word!r}")
+        sentinels.append((parts.hostname, port))
+    return sentinels
+
+
+def _check_sentinel_url(url: str | None) -> None:
+    """With Sentinels, the Redis URL names the primary they watch instead of an address."""
+    example = "redis://[:password@]<primary's name>[/db]"
+    if url is None:
+        raise SettingsError(
+            f"{PREFIX}REDIS_SENTINELS needs {PREFIX}REDIS_URL naming the primary they watch: "
+            f"{example}"
+        )
+    parts = urlsplit(url)
+    if parts.scheme != "redis" or parts.port is not None:
+        raise SettingsError(
+            f"{PREFIX}REDIS_URL: with {PREFIX}REDIS_SENTINELS it names the primary the Sentinels "
+            f"watch, without a port or TLS: {example}"
+        )
 
 
 def _positive_int(raw: str) -> int:

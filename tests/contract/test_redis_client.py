@@ -18,6 +18,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from novapulse_adapters.redis import redis_client
+from novapulse_adapters.redis.client import primary
 
 
 async def test_a_command_on_a_connection_redis_closed_is_sent_again_on_a_new_one(
@@ -91,3 +92,11 @@ async def test_after_a_timeout_commands_fail_at_once_until_redis_is_asked_again(
             await client.get("later")  # asked again, waits again
     finally:
         await client.aclose()
+
+
+def test_under_sentinels_the_url_names_the_primary_and_how_to_log_in() -> None:
+    assert primary("redis://main") == ("main", {"db": 0})
+    assert primary("redis://ops%40acme:p%3Ass@main-1/3") == (
+        "main-1",
+        {"db": 3, "username": "ops@acme", "password": "p:ss"},
+    )

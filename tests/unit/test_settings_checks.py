@@ -106,3 +106,46 @@ def test_analytics_reads_name_a_read_preference() -> None:
     assert Settings.from_env({"NOVAPULSE_MONGO_ANALYTICS_READS": "nearest"}).mongo_analytics_reads
     with pytest.raises(SettingsError, match="expected one of primary, primaryPreferred"):
         Settings.from_env({"NOVAPULSE_MONGO_ANALYTICS_READS": "replica"})
+
+
+SHARED = {
+    "NOVAPULSE_JWT_SECRET": "s" * 40,
+    "NOVAPULSE_MFA_KEY": "a2V5LW9mLTMyLWJ5dGVzLWZvci10aGUtdGVzdHMhISE=",
+}
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"NOVAPULSE_REDIS_SENTINELS": "10.0.0.1:26379"}, "needs NOVAPULSE_REDIS_URL naming"),
+        (
+            {"NOVAPULSE_REDIS_SENTINELS": "10.0.0.1", "NOVAPULSE_REDIS_URL": "redis://main"},
+            "expected host:port of a Sentinel, got '10.0.0.1'",
+        ),
+        (
+            {"NOVAPULSE_REDIS_SENTINELS": "s:26379", "NOVAPULSE_REDIS_URL": "redis://main:6379"},
+            "without a port or TLS",
+        ),
+        (
+            {"NOVAPULSE_REDIS_SENTINELS": "s:26379", "NOVAPULSE_REDIS_URL": "rediss://:pw@main"},
+            "without a port or TLS",
+        ),
+    ],
+)
+def test_sentinels_need_a_url_that_names_the_primary_they_watch(
+    env: dict[str, str], message: str
+) -> None:
+    with pytest.raises(SettingsError, match=message) as refused:
+        Settings.from_env({**SHARED, **env})
+    assert "pw" not in str(refused.value)
+
+
+def test_sentinels_are_read_as_host_and_port_pairs() -> None:
+    settings = Settings.from_env(
+        {
+            **SHARED,
+            "NOVAPULSE_REDIS_SENTINELS": "10.0.0.1:26379, [2001:db8::7]:26380",
+            "NOVAPULSE_REDIS_URL": "redis://:secret@main/2",
+        }
+    )
+    assert settings.redis_sentinels == (("10.0.0.1", 26379), ("2001:db8::7", 26380))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 import dramatiq
@@ -36,6 +37,7 @@ def build_broker(
     heartbeat_timeout_ms: int = 60_000,
     maintenance_chance: int = 1000,
     stub_dead_letters: int = 10_000,
+    sentinels: Sequence[tuple[str, int]] = (),
 ) -> Broker:
     """A Redis broker on `redis_url`, or the stub broker (in-process queues) when it is None.
 
@@ -43,6 +45,9 @@ def build_broker(
     fetch in `maintenance_chance` looks for such messages and puts them back on their queue.
     The stub broker keeps the newest `stub_dead_letters` dead letters of each queue (Dramatiq's
     keeps them all, for ever); a dead job whose letter went is still requeued from its record.
+
+    With `sentinels`, the broker's client asks them where the primary named by `redis_url`'s
+    host is, and again after a failover (see `redis_client`).
 
     Dramatiq's message encoder is process-wide: this makes it `OrjsonEncoder` (the same JSON
     as Dramatiq's default, so messages either wrote are read by both).
@@ -54,8 +59,17 @@ def build_broker(
         return broker
     from dramatiq.brokers.redis import MAINTENANCE_SCALE, RedisBroker
 
+    connection: dict[str, Any] = {"url": redis_url}
+    if sentinels:
+        from redis.sentinel import Sentinel
+
+        from novapulse_adapters.redis.client import primary
+
+        name, database = primary(redis_url)
+        watchers = Sentinel(list(sentinels))  # type: ignore[no-untyped-call]
+        connection = {"client": watchers.master_for(name, **database)}  # type: ignore[no-untyped-call]
     return RedisBroker(  # type: ignore[no-untyped-call]
-        url=redis_url,
+        **connection,
         middleware=_middleware(),
         heartbeat_timeout=heartbeat_timeout_ms,
         # Dramatiq counts the chance in millionths of its commands, not as "one in N".

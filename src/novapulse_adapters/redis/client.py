@@ -4,10 +4,13 @@ stopped answering, and a restarted Redis noticed at the first dead connection.""
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from redis.asyncio import Redis
+from redis.asyncio.sentinel import Sentinel as AsyncSentinel
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -51,15 +54,44 @@ class _QuickToGiveUp(Redis):
         return await super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
 
 
-def redis_client(url: str, *, timeout: timedelta = DEFAULT_TIMEOUT) -> Redis:
+Sentinels = Sequence[tuple[str, int]]
+
+
+def redis_client(
+    url: str, *, timeout: timedelta = DEFAULT_TIMEOUT, sentinels: Sentinels = ()
+) -> Redis:
     """A client of `url` whose connects and replies wait at most `timeout` each (redis-py's
     `from_url` waits 5 s: a stuck Redis held every request about 20 s), that stops asking a
     Redis which did not answer for as long again, and that notices a restarted Redis at its
-    first dead connection (see `_QuickToGiveUp`)."""
+    first dead connection (see `_QuickToGiveUp`). With `sentinels`, the client asks them where
+    the primary named by `url`'s host is, and again once a connection to it fails (a failover
+    moved it)."""
     seconds = timeout.total_seconds()
-    client = _QuickToGiveUp.from_url(
-        url, socket_timeout=seconds, socket_connect_timeout=seconds, retry=None
-    )
+    options: dict[str, Any] = {
+        "socket_timeout": seconds,
+        "socket_connect_timeout": seconds,
+        "retry": None,
+    }
+    if sentinels:
+        name, database = primary(url)
+        watchers = AsyncSentinel(  # type: ignore[no-untyped-call]
+            list(sentinels), sentinel_kwargs=options, **options
+        )
+        client = watchers.master_for(name, redis_class=_QuickToGiveUp, **database, **options)
+    else:
+        client = _QuickToGiveUp.from_url(url, **options)
     assert isinstance(client, _QuickToGiveUp)
     client.quiet_seconds = seconds
     return client
+
+
+def primary(url: str) -> tuple[str, dict[str, Any]]:
+    """What a `redis://[[user]:password@]<name>[/db]` URL says under Sentinels: the name of the
+    primary they watch, and how to log in to it (`db`, `username`, `password`)."""
+    parts = urlsplit(url)
+    database: dict[str, Any] = {"db": int(parts.path.strip("/") or 0)}
+    if parts.username:
+        database["username"] = unquote(parts.username)
+    if parts.password:
+        database["password"] = unquote(parts.password)
+    return unquote(parts.hostname or ""), database
