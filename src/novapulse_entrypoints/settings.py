@@ -364,26 +364,28 @@ def _redis_url(raw: str) -> str:
     """A URL redis-py can connect with: redis://, rediss:// or unix://, a numeric port."""
     parts = urlsplit(raw)
     if parts.scheme not in ("redis", "rediss", "unix"):
-        raise ValueError(f"expected a redis://, rediss:// or unix:// URL, got {raw!r}")
+        raise ValueError(f"expected a redis://, rediss:// or unix:// URL, not {parts.scheme!r}")
     try:
         parts.port  # noqa: B018 - parsing the port is the check
     except ValueError:
-        raise ValueError(f"the port of {raw!r} is not a number") from None
+        raise ValueError("the URL's port is not a number") from None
     if parts.scheme != "unix" and not parts.hostname:
-        raise ValueError(f"{raw!r} names no host")
+        raise ValueError("the URL names no host")
     return raw
 
 
 def _sentinels(raw: str) -> list[tuple[str, int]]:
     """Comma-separated `host:port` of Redis Sentinels (an IPv6 host in brackets)."""
     sentinels = []
-    for word in _words(raw):
+    for number, word in enumerate(_words(raw), start=1):
+        if "@" in word:
+            raise ValueError(f"entry {number}: Sentinels that need a password are not supported")
         parts = urlsplit(f"//{word}")
         try:
             port = parts.port
         except ValueError:
             port = None
-        if not parts.hostname or port is None or parts.path or parts.username:
+        if not parts.hostname or not port or parts.path or parts.query or parts.fragment:
             raise ValueError(f"expected host:port of a Sentinel, got {word!r}")
         sentinels.append((parts.hostname, port))
     return sentinels
@@ -398,10 +400,17 @@ def _check_sentinel_url(url: str | None) -> None:
             f"{example}"
         )
     parts = urlsplit(url)
-    if parts.scheme != "redis" or parts.port is not None:
+    database = parts.path.strip("/")
+    if (
+        parts.scheme != "redis"
+        or parts.port is not None
+        or parts.query
+        or parts.fragment
+        or not (database == "" or (database.isdigit() and database.isascii()))
+    ):
         raise SettingsError(
             f"{PREFIX}REDIS_URL: with {PREFIX}REDIS_SENTINELS it names the primary the Sentinels "
-            f"watch, without a port or TLS: {example}"
+            f"watch, without a port, TLS or options: {example}"
         )
 
 

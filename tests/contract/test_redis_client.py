@@ -96,7 +96,7 @@ async def test_after_a_timeout_commands_fail_at_once_until_redis_is_asked_again(
 
 def test_under_sentinels_the_url_names_the_primary_and_how_to_log_in() -> None:
     assert primary("redis://main") == ("main", {"db": 0})
-    assert primary("redis://ops%40acme:p%3Ass@main-1/3") == (
-        "main-1",
+    assert primary("redis://ops%40acme:p%3Ass@Main-1/3") == (
+        "Main-1",  # as written: Sentinel's names are case-sensitive
         {"db": 3, "username": "ops@acme", "password": "p:ss"},
     )

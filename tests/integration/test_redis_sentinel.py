@@ -15,6 +15,7 @@ import pytest
 import redis
 from litestar.testing import TestClient
 
+from novapulse_adapters.redis import redis_client
 from novapulse_entrypoints.api import create_app
 
 from .conftest import PASSWORD, make_settings, sign_up
@@ -34,7 +35,17 @@ class ReplicatedRedis:
                 pytest.fail("redis-server is not installed")
             pytest.skip("redis-server is not installed")
         self.primary_port, self.replica_port, self.sentinel_port = (free_port() for _ in "prs")
-        common = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        # in the test's directory: a replica's full sync writes a dump file where it runs
+        common = [
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(directory),
+        ]
         self.primary = self._start([binary, "--port", str(self.primary_port), *common])
         replica_of = ["--replicaof", "127.0.0.1", str(self.primary_port)]
         self.replica = self._start([binary, "--port", str(self.replica_port), *common, *replica_of])
@@ -133,3 +144,16 @@ def test_after_a_failover_the_api_serves_and_enqueues_on_the_promoted_replica(
         assert added.status_code == 201, added.text
         jobs = client.get("/api/v1/jobs?queue=email", headers=owner.headers).json()
         assert len(jobs["items"]) == 2  # the owner's welcome email and Dana's, on the new primary
+
+
+async def test_closing_the_client_closes_its_connections_to_the_sentinels_too(
+    replicated: ReplicatedRedis,
+) -> None:
+    watcher = redis.Redis(port=replicated.sentinel_port)
+    before = len(watcher.client_list())
+    sentinels = [("127.0.0.1", replicated.sentinel_port)]
+    for _ in range(3):
+        client = redis_client(f"redis://{PRIMARY_NAME}/0", sentinels=sentinels)
+        await client.ping()
+        await client.aclose()
+    assert len(watcher.client_list()) <= before

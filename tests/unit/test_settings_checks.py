@@ -124,12 +124,25 @@ SHARED = {
         ),
         (
             {"NOVAPULSE_REDIS_SENTINELS": "s:26379", "NOVAPULSE_REDIS_URL": "redis://main:6379"},
-            "without a port or TLS",
+            "without a port, TLS or options",
         ),
         (
             {"NOVAPULSE_REDIS_SENTINELS": "s:26379", "NOVAPULSE_REDIS_URL": "rediss://:pw@main"},
-            "without a port or TLS",
+            "without a port, TLS or options",
         ),
+        (
+            {"NOVAPULSE_REDIS_SENTINELS": "s:26379", "NOVAPULSE_REDIS_URL": "redis://:pw@m/db1"},
+            "without a port, TLS or options",
+        ),
+        (
+            {"NOVAPULSE_REDIS_SENTINELS": "s:26379", "NOVAPULSE_REDIS_URL": "redis://:pw@m?db=3"},
+            "without a port, TLS or options",
+        ),
+        (
+            {"NOVAPULSE_REDIS_SENTINELS": "ops:pw@s:26379", "NOVAPULSE_REDIS_URL": "redis://m"},
+            "entry 1: Sentinels that need a password are not supported",
+        ),
+        ({"NOVAPULSE_REDIS_URL": "redis://:pw@"}, "the URL names no host"),
     ],
 )
 def test_sentinels_need_a_url_that_names_the_primary_they_watch(

@@ -38,6 +38,13 @@ class _QuickToGiveUp(Redis):
 
     quiet_seconds = DEFAULT_TIMEOUT.total_seconds()
     _quiet_until = 0.0
+    watchers: Sequence[Redis] = ()
+    """The clients of the Sentinels this client asks where the primary is (closed with it)."""
+
+    async def aclose(self, close_connection_pool: bool | None = None) -> None:
+        await super().aclose(close_connection_pool)
+        for watcher in self.watchers:
+            await watcher.aclose()
 
     async def execute_command(self, *args: Any, **options: Any) -> Any:
         if self._quiet_until > time.monotonic():
@@ -78,6 +85,8 @@ def redis_client(
             list(sentinels), sentinel_kwargs=options, **options
         )
         client = watchers.master_for(name, redis_class=_QuickToGiveUp, **database, **options)
+        assert isinstance(client, _QuickToGiveUp)
+        client.watchers = watchers.sentinels
     else:
         client = _QuickToGiveUp.from_url(url, **options)
     assert isinstance(client, _QuickToGiveUp)
@@ -94,4 +103,5 @@ def primary(url: str) -> tuple[str, dict[str, Any]]:
         database["username"] = unquote(parts.username)
     if parts.password:
         database["password"] = unquote(parts.password)
-    return unquote(parts.hostname or ""), database
+    name = parts.netloc.rpartition("@")[2]  # as written: `hostname` lowers it, names keep case
+    return unquote(name), database
