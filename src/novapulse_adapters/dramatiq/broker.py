@@ -65,9 +65,9 @@ def build_broker(
 
         from novapulse_adapters.redis.client import primary
 
-        name, database = primary(redis_url)
-        watchers = Sentinel(list(sentinels))  # type: ignore[no-untyped-call]
-        connection = {"client": watchers.master_for(name, **database)}  # type: ignore[no-untyped-call]
+        name, login = primary(redis_url)
+        sentinel = Sentinel(list(sentinels))  # type: ignore[no-untyped-call]
+        connection = {"client": sentinel.master_for(name, **login)}  # type: ignore[no-untyped-call]
     return RedisBroker(  # type: ignore[no-untyped-call]
         **connection,
         middleware=_middleware(),

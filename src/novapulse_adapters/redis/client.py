@@ -79,18 +79,19 @@ def redis_client(
         "socket_connect_timeout": seconds,
         "retry": None,
     }
+    watchers: Sequence[Redis] = ()
     if sentinels:
-        name, database = primary(url)
-        watchers = AsyncSentinel(  # type: ignore[no-untyped-call]
+        name, login = primary(url)
+        sentinel = AsyncSentinel(  # type: ignore[no-untyped-call]
             list(sentinels), sentinel_kwargs=options, **options
         )
-        client = watchers.master_for(name, redis_class=_QuickToGiveUp, **database, **options)
-        assert isinstance(client, _QuickToGiveUp)
-        client.watchers = watchers.sentinels
+        client = sentinel.master_for(name, redis_class=_QuickToGiveUp, **login, **options)
+        watchers = sentinel.sentinels
     else:
         client = _QuickToGiveUp.from_url(url, **options)
     assert isinstance(client, _QuickToGiveUp)
     client.quiet_seconds = seconds
+    client.watchers = watchers
     return client
 
 
@@ -98,10 +99,10 @@ def primary(url: str) -> tuple[str, dict[str, Any]]:
     """What a `redis://[[user]:password@]<name>[/db]` URL says under Sentinels: the name of the
     primary they watch, and how to log in to it (`db`, `username`, `password`)."""
     parts = urlsplit(url)
-    database: dict[str, Any] = {"db": int(parts.path.strip("/") or 0)}
+    login: dict[str, Any] = {"db": int(parts.path.strip("/") or 0)}
     if parts.username:
-        database["username"] = unquote(parts.username)
+        login["username"] = unquote(parts.username)
     if parts.password:
-        database["password"] = unquote(parts.password)
+        login["password"] = unquote(parts.password)
     name = parts.netloc.rpartition("@")[2]  # as written: `hostname` lowers it, names keep case
-    return unquote(name), database
+    return unquote(name), login
