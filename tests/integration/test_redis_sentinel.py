@@ -3,8 +3,10 @@ Sentinels where the primary is, and after a failover serves from the replica the
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -157,3 +159,22 @@ async def test_closing_the_client_closes_its_connections_to_the_sentinels_too(
         await client.ping()
         await client.aclose()
     assert len(watcher.client_list()) <= before
+
+
+async def test_after_a_hung_primary_is_failed_over_one_timeout_clears_every_stale_connection(
+    replicated: ReplicatedRedis,
+) -> None:
+    sentinels = [("127.0.0.1", replicated.sentinel_port)]
+    client = redis_client(f"redis://{PRIMARY_NAME}/0", sentinels=sentinels)
+    try:
+        await asyncio.gather(*(client.ping() for _ in range(5)))  # five pooled connections
+        replicated.primary.send_signal(signal.SIGSTOP)  # a hung machine: no reset, no reply
+        eventually(lambda: replicated.primary_address()[1] == replicated.replica_port)
+
+        with pytest.raises(redis.TimeoutError):
+            await client.ping()
+        await asyncio.sleep(client.quiet_seconds)  # type: ignore[attr-defined]
+        answers = await asyncio.gather(*(client.ping() for _ in range(5)), return_exceptions=True)
+    finally:
+        await client.aclose()
+    assert answers == [True] * 5

@@ -27,7 +27,10 @@ class _QuickToGiveUp(Redis):
 
     After a reply did not come within the timeout, the commands of the next `quiet_seconds`
     fail at once (as a connection error, which the adapters report as `Unavailable`) instead
-    of each waiting out the timeout; the first command after that asks Redis again.
+    of each waiting out the timeout; the first command after that asks Redis again, on a new
+    connection: the pool's idle ones are dropped with the one that timed out (under Sentinels,
+    a primary that hung has been replaced by now, and each of them would wait out the timeout
+    on it once more).
 
     A command that meets a dead connection (Redis restarted, a proxy dropped it) drops every
     idle connection of the pool, which died with it, so the next commands connect afresh;
@@ -53,6 +56,7 @@ class _QuickToGiveUp(Redis):
             return await super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
         except RedisTimeoutError:
             self._quiet_until = time.monotonic() + self.quiet_seconds
+            await self.connection_pool.disconnect(inuse_connections=False)
             raise
         except RedisConnectionError:
             await self.connection_pool.disconnect(inuse_connections=False)
